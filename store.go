@@ -1,0 +1,160 @@
+package herald
+
+import (
+	"context"
+	"time"
+)
+
+// Store is Herald's durable state: the truth every other component defers
+// to. Engines (sqlite, postgres) hold no rules: authorization and
+// validation live in the service, which runs its checks and writes inside
+// one Update so that a rejected request changes nothing.
+//
+// Errors: Get methods return ErrNotFound when nothing matches; writes that
+// break a uniqueness rule return ErrConflict; a database that cannot be
+// reached gives ErrUnavailable. Other errors are internal.
+type Store interface {
+	Reader
+	// Update runs fn in one write transaction and commits it durably before
+	// returning nil. If fn returns an error, nothing fn wrote is kept and
+	// Update returns that error unchanged. Updates of one thread are
+	// serialized by Tx.NextSeq.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// LogRequest appends a row to the request log, outside any transaction.
+	LogRequest(ctx context.Context, r Request) error
+	// Close releases the store.
+	Close() error
+}
+
+// Reader holds the read operations. Inside an Update they see the
+// transaction's own writes.
+type Reader interface {
+	GetIdentity(ctx context.Context, id UserID) (Identity, error)
+	GetToken(ctx context.Context, id TokenID) (Token, error)
+	// ListTokens returns the user's tokens, newest first.
+	ListTokens(ctx context.Context, user UserID) ([]Token, error)
+
+	GetThread(ctx context.Context, id ThreadID) (Thread, error)
+	// GetThreadByRequest finds the thread creator made with a repeatability
+	// id, and the hash of that request's body.
+	GetThreadByRequest(ctx context.Context, creator UserID, requestID string) (Thread, string, error)
+	// ListThreads returns the threads user is or was a participant of,
+	// most recently active first.
+	ListThreads(ctx context.Context, user UserID, f ThreadFilter) ([]Thread, error)
+
+	GetParticipant(ctx context.Context, thread ThreadID, user UserID) (Participant, error)
+	// ListParticipants returns current participants in the order they were
+	// added.
+	ListParticipants(ctx context.Context, thread ThreadID, p Page) ([]Participant, error)
+	// CountParticipants counts current participants.
+	CountParticipants(ctx context.Context, thread ThreadID) (int, error)
+
+	GetMessage(ctx context.Context, thread ThreadID, id MessageID) (Message, error)
+	// GetMessageByClientID finds a message by its sender's idempotency key.
+	GetMessageByClientID(ctx context.Context, thread ThreadID, sender UserID, clientID string) (Message, error)
+	// ListMessages returns messages in the window f describes.
+	ListMessages(ctx context.Context, thread ThreadID, f MessageFilter) ([]Message, error)
+
+	// ListEvents returns the thread's events with Seq > after, in Seq order,
+	// at most limit of them.
+	ListEvents(ctx context.Context, thread ThreadID, after Seq, limit int) ([]Event, error)
+
+	// ListReadReceipts returns the newest receipt of each user.
+	ListReadReceipts(ctx context.Context, thread ThreadID, p Page) ([]ReadReceipt, error)
+
+	// ListRequests returns request-log rows matching f, newest first.
+	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
+}
+
+// Tx is one write transaction of a Store.
+type Tx interface {
+	Reader
+
+	CreateIdentity(ctx context.Context, id Identity) error
+	// DeleteIdentity marks the identity deleted; the record stays.
+	DeleteIdentity(ctx context.Context, id UserID, at time.Time) error
+	// CreateToken logs an issued token and sets the identity's
+	// LastTokenIssuedAt.
+	CreateToken(ctx context.Context, t Token) error
+	// RevokeTokens marks every unrevoked token of user revoked at at and
+	// returns how many it marked.
+	RevokeTokens(ctx context.Context, user UserID, at time.Time) (int, error)
+
+	// CreateThread stores a new thread (LastSeq 0). requestID and
+	// requestHash, if requestID is not empty, make the creation findable by
+	// GetThreadByRequest; a second thread with the same creator and
+	// requestID is ErrConflict.
+	CreateThread(ctx context.Context, t Thread, requestID, requestHash string) error
+	// UpdateThread stores the thread's topic, metadata, updated and deleted
+	// fields.
+	UpdateThread(ctx context.Context, t Thread) error
+	// NextSeq locks the thread against other writers until the transaction
+	// ends, allocates its next Seq and records at as the thread's last
+	// activity (and as LastMessageAt when message is true).
+	NextSeq(ctx context.Context, thread ThreadID, at time.Time, message bool) (Seq, error)
+	// AppendEvent stores an event whose Seq came from NextSeq.
+	AppendEvent(ctx context.Context, e Event) error
+
+	// PutParticipant inserts or replaces the user's membership of the thread.
+	PutParticipant(ctx context.Context, p Participant) error
+
+	// CreateMessage stores a message whose Seq came from NextSeq. A second
+	// message with the same (thread, sender, ClientMessageID) is ErrConflict.
+	CreateMessage(ctx context.Context, m Message) error
+	// UpdateMessage stores content, metadata, edited, deleted and version.
+	UpdateMessage(ctx context.Context, m Message) error
+
+	// PutReadReceipt replaces the user's receipt in the thread.
+	PutReadReceipt(ctx context.Context, r ReadReceipt) error
+}
+
+// Page is offset paging for small, slowly changing lists.
+type Page struct {
+	Skip  int
+	Limit int // 0 means no limit
+}
+
+// ThreadFilter selects threads for ListThreads.
+type ThreadFilter struct {
+	// UpdatedAfter keeps threads with activity after it; zero keeps all.
+	UpdatedAfter time.Time
+	Page
+}
+
+// MessageFilter describes a window of a thread's messages. The service
+// builds it from the caller's visibility; the store only applies it.
+type MessageFilter struct {
+	// Oldest returns messages oldest first; otherwise newest first.
+	Oldest bool
+	// After, if > 0, keeps messages with Seq > After.
+	After Seq
+	// Before, if > 0, keeps messages with Seq < Before.
+	Before Seq
+	// UpTo, if > 0, keeps messages with Seq <= UpTo.
+	UpTo Seq
+	// CreatedFrom keeps messages created at or after it; zero keeps all.
+	CreatedFrom time.Time
+	// Limit caps the number returned; it must be > 0.
+	Limit int
+}
+
+// RequestFilter selects request-log rows.
+type RequestFilter struct {
+	Caller UserID
+	Thread ThreadID
+	Since  time.Time
+	Until  time.Time
+	Reason Reason
+	Limit  int
+}
+
+// Clock tells the time. Inject one; never call time.Now in rules.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time, truncated to milliseconds, in UTC.
+func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
