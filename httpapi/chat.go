@@ -1,0 +1,287 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/wire"
+)
+
+func threadID(r *http.Request) herald.ThreadID { return herald.ThreadID(r.PathValue("threadId")) }
+
+func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	var in wire.CreateThreadRequest
+	if err := s.decode(w, r, &in, false); err != nil {
+		return err
+	}
+	ps, err := participants(in.Participants)
+	if err != nil {
+		return err
+	}
+	t, refused, err := s.svc.CreateThread(r.Context(), c, service.NewThread{Topic: in.Topic, Participants: ps,
+		Metadata: in.Metadata, RequestID: r.Header.Get(wire.HeaderRepeatability)})
+	if err != nil {
+		return err
+	}
+	if rec := recordOf(r); rec != nil {
+		rec.ThreadID = t.ID
+	}
+	w.Header().Set("Location", "/chat/threads/"+url.PathEscape(string(t.ID)))
+	writeJSON(w, http.StatusCreated, wire.CreateThreadResponse{ChatThread: threadProps(t), InvalidParticipants: invalid(refused)})
+	return nil
+}
+
+func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	q := query{r: r}
+	f := herald.ThreadFilter{UpdatedAfter: q.time("startTime"), Page: herald.Page{Skip: q.int("skip"), Limit: q.pageSize()}}
+	if q.err != nil {
+		return q.err
+	}
+	ts, err := s.svc.ListThreads(r.Context(), c, f)
+	if err != nil {
+		return err
+	}
+	out := wire.ThreadList{Value: make([]wire.ChatThreadItem, len(ts))}
+	for i, t := range ts {
+		item := wire.ChatThreadItem{ID: string(t.ID), Topic: t.Topic, DeletedOn: opt(t.DeletedAt), LastMessageReceivedOn: opt(t.LastMessageAt)}
+		out.Value[i] = item
+	}
+	if f.Limit == 0 {
+		f.Limit = s.svc.Limits().DefaultPageSize
+	}
+	if len(ts) == f.Limit {
+		out.NextLink = next(r, "skip", strconv.Itoa(f.Skip+len(ts)))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.svc.GetThread(r.Context(), c, threadID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, threadProps(t))
+	return nil
+}
+
+func (s *Server) updateThread(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	var in wire.UpdateThreadRequest
+	if err := s.decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if err := s.svc.UpdateThread(r.Context(), c, threadID(r), service.ThreadUpdate{Topic: in.Topic, Metadata: in.Metadata}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) deleteThread(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteThread(r.Context(), c, threadID(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	q := query{r: r}
+	p := herald.Page{Skip: q.int("skip"), Limit: q.pageSize()}
+	if q.err != nil {
+		return q.err
+	}
+	ps, err := s.svc.ListParticipants(r.Context(), c, threadID(r), p)
+	if err != nil {
+		return err
+	}
+	out := wire.ParticipantList{Value: make([]wire.ChatParticipant, len(ps))}
+	for i, p := range ps {
+		out.Value[i] = wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(string(p.UserID)), DisplayName: p.DisplayName,
+			ShareHistoryTime: opt(p.ShareHistoryTime), Metadata: p.Metadata}
+	}
+	if p.Limit == 0 {
+		p.Limit = s.svc.Limits().DefaultPageSize
+	}
+	if len(ps) == p.Limit {
+		out.NextLink = next(r, "skip", strconv.Itoa(p.Skip+len(ps)))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) addParticipants(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	var in wire.AddParticipantsRequest
+	if err := s.decode(w, r, &in, false); err != nil {
+		return err
+	}
+	ps, err := participants(in.Participants)
+	if err != nil {
+		return err
+	}
+	refused, err := s.svc.AddParticipants(r.Context(), c, threadID(r), ps)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, wire.AddParticipantsResponse{InvalidParticipants: invalid(refused)})
+	return nil
+}
+
+func (s *Server) removeParticipant(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	var in wire.CommunicationIdentifier
+	if err := s.decode(w, r, &in, false); err != nil {
+		return err
+	}
+	user, err := identifier(in, "")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.RemoveParticipant(r.Context(), c, threadID(r), user); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// participants converts and checks wire participants.
+func participants(in []wire.ChatParticipant) ([]service.NewParticipant, error) {
+	out := make([]service.NewParticipant, len(in))
+	for i, p := range in {
+		user, err := identifier(p.CommunicationIdentifier, fmt.Sprintf("participants[%d].", i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = service.NewParticipant{User: user, DisplayName: p.DisplayName, Metadata: p.Metadata}
+		if p.ShareHistoryTime != nil {
+			out[i].ShareHistoryTime = p.ShareHistoryTime.UTC()
+		}
+	}
+	return out, nil
+}
+
+// identifier reads the user id of an ACS identifier; rawId and
+// communicationUser.id must agree when both are given.
+func identifier(c wire.CommunicationIdentifier, path string) (herald.UserID, error) {
+	raw, user := c.RawID, ""
+	if c.CommunicationUser != nil {
+		user = c.CommunicationUser.ID
+	}
+	switch {
+	case raw == "" && user == "":
+		return "", herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField,
+			"the identifier needs rawId or communicationUser.id").WithTarget(path + "communicationIdentifier")
+	case raw != "" && user != "" && raw != user:
+		return "", herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField,
+			"rawId %q and communicationUser.id %q name different users", raw, user).WithTarget(path + "communicationIdentifier")
+	case user != "":
+		return herald.UserID(user), nil
+	}
+	return herald.UserID(raw), nil
+}
+
+func invalid(refused []service.Refused) []wire.InvalidParticipant {
+	var out []wire.InvalidParticipant
+	for _, r := range refused {
+		out = append(out, wire.InvalidParticipant{Code: string(r.Err.Code), Message: r.Err.Message, Reason: string(r.Err.Reason), Target: string(r.User)})
+	}
+	return out
+}
+
+func threadProps(t herald.Thread) wire.ChatThreadProperties {
+	return wire.ChatThreadProperties{ID: string(t.ID), Topic: t.Topic, CreatedOn: t.CreatedAt,
+		CreatedByCommunicationIdentifier: wire.Identifier(string(t.CreatedBy)), DeletedOn: opt(t.DeletedAt),
+		Metadata: t.Metadata, SequenceID: strconv.FormatInt(int64(t.LastSeq), 10)}
+}
+
+// query reads query parameters, keeping the first error.
+type query struct {
+	r   *http.Request
+	err error
+}
+
+func (q *query) fail(reason herald.Reason, name, format string, args ...any) {
+	if q.err == nil {
+		q.err = herald.Errorf(herald.CodeInvalid, reason, format, args...).WithTarget(name)
+	}
+}
+
+func (q *query) int(name string) int {
+	v := q.r.URL.Query().Get(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		q.fail(herald.ReasonInvalidCursor, name, "%s must be a whole number, not %q", name, v)
+	}
+	return n
+}
+
+func (q *query) pageSize() int {
+	v := q.r.URL.Query().Get("maxPageSize")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		q.fail(herald.ReasonInvalidPageSize, "maxPageSize", "maxPageSize must be a whole number from 1, not %q", v)
+		return 0
+	}
+	return n
+}
+
+func (q *query) time(name string) time.Time {
+	v := q.r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		q.fail(herald.ReasonInvalidField, name, "%s must be an RFC 3339 time, not %q", name, v)
+	}
+	return t.UTC()
+}
+
+// next builds a nextLink: the same path and query with key set to value.
+func next(r *http.Request, key, value string) string {
+	v := r.URL.Query()
+	v.Set(key, value)
+	return r.URL.Path + "?" + v.Encode()
+}

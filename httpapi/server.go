@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/wire"
+)
+
+// Config configures the HTTP edge.
+type Config struct {
+	// AdminKey authorizes the identity endpoints. Required.
+	AdminKey string
+	// MaxBodyBytes bounds every request body (default 512 KiB).
+	MaxBodyBytes int64
+	// Logger receives errors; nil discards.
+	Logger *slog.Logger
+}
+
+// Server serves the REST API.
+type Server struct {
+	svc     *service.Service
+	store   herald.Store
+	clock   herald.Clock
+	ids     herald.IDs
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	reqlog  chan herald.Request
+	done    chan struct{}
+	closing sync.Once
+}
+
+// New returns a Server. Close it to flush the request log.
+func New(svc *service.Service, store herald.Store, clock herald.Clock, ids herald.IDs, cfg Config) (*Server, error) {
+	if cfg.AdminKey == "" {
+		return nil, errors.New("httpapi.New: an admin key is required")
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 512 << 10
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
+		mux: http.NewServeMux(), reqlog: make(chan herald.Request, 4096), done: make(chan struct{})}
+	s.routes()
+	go s.writeRequests()
+	return s, nil
+}
+
+// Close stops taking request-log rows and writes those still queued.
+func (s *Server) Close() error {
+	s.closing.Do(func() { close(s.reqlog) })
+	<-s.done
+	return nil
+}
+
+// route registers a handler under an operation name for the request log.
+func (s *Server) route(pattern, op string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if rec := recordOf(r); rec != nil {
+			rec.Operation = op
+			rec.ThreadID = herald.ThreadID(r.PathValue("threadId"))
+			rec.MessageID = herald.MessageID(r.PathValue("messageId"))
+		}
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+type recordKey struct{}
+
+// recordOf returns the request-log row being filled for r, if any.
+func recordOf(r *http.Request) *herald.Request {
+	rec, _ := r.Context().Value(recordKey{}).(*herald.Request)
+	return rec
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP records every call in the request log and answers unknown
+// routes and methods with the JSON error shape.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &herald.Request{At: s.clock.Now(), RequestID: r.Header.Get(wire.HeaderRequestID)}
+	if rec.RequestID == "" || len(rec.RequestID) > 64 {
+		rec.RequestID = s.ids.New(herald.PrefixRequest)
+	}
+	w.Header().Set(wire.HeaderRequestID, rec.RequestID)
+	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
+	sw := &statusWriter{ResponseWriter: w}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unrouted(sw, r)
+	} else {
+		s.mux.ServeHTTP(sw, r)
+	}
+	rec.Status = sw.status
+	rec.Duration = time.Since(start)
+	select {
+	case s.reqlog <- *rec:
+	default:
+		s.log.Warn("request log queue full; row not recorded", "operation", rec.Operation, "status", rec.Status)
+	}
+}
+
+// unrouted answers a request no pattern matches: 405 if the path exists
+// with another method, else 404.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	probe := httptest.NewRecorder()
+	s.mux.ServeHTTP(probe, r)
+	recordOf(r).Operation = "Unrouted"
+	if probe.Code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.Header().Get("Allow"))
+		s.writeError(w, r, herald.Errorf(herald.CodeMethodNotAllowed, herald.ReasonMethodNotAllowed,
+			"%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, probe.Header().Get("Allow")))
+		return
+	}
+	s.writeError(w, r, herald.Errorf(herald.CodeNotFound, herald.ReasonRouteNotFound, "no operation at %s %s", r.Method, r.URL.Path))
+}
+
+// writeRequests drains the request-log queue into the store.
+func (s *Server) writeRequests() {
+	defer close(s.done)
+	for rec := range s.reqlog {
+		if err := s.store.LogRequest(context.Background(), rec); err != nil {
+			s.log.Error("request log", "err", err)
+		}
+	}
+}
+
+// user authenticates the caller's bearer token.
+func (s *Server) user(r *http.Request) (service.Caller, error) {
+	c, err := s.svc.Authenticate(r.Context(), bearer(r))
+	if err != nil {
+		return c, err
+	}
+	if rec := recordOf(r); rec != nil {
+		rec.Caller, rec.TokenID = c.User, c.Token.ID
+	}
+	return c, nil
+}
+
+// admin checks the admin key.
+func (s *Server) admin(r *http.Request) error {
+	got := bearer(r)
+	if got == "" {
+		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing, "no admin key: send Authorization: Bearer <admin key>")
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminKey)) != 1 {
+		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonAdminKeyInvalid, "the admin key is not valid")
+	}
+	return nil
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// decode reads the body into v strictly. optional bodies may be empty.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return herald.Errorf(herald.CodeTooLarge, herald.ReasonPayloadTooLarge, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
+	}
+	if err != nil {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidJSON, "the request body could not be read: %v", err)
+	}
+	if len(body) == 0 {
+		if optional {
+			return nil
+		}
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidJSON, "the request body is empty; a JSON object is required")
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && mt != "application/merge-patch+json") {
+			return herald.Errorf(herald.CodeUnsupportedMedia, herald.ReasonUnsupportedMedia, "Content-Type must be application/json, not %q", ct)
+		}
+	}
+	return wire.Decode(body, v)
+}

@@ -1,0 +1,292 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/herald-chat/herald"
+)
+
+// NewMessage is a message to send.
+type NewMessage struct {
+	Content           string
+	Type              herald.MessageType // text (default) or html
+	SenderDisplayName string
+	Metadata          map[string]string
+	// ClientMessageID is the idempotency key: a retry with the same key and
+	// body stores one message; the same key with another body is refused.
+	ClientMessageID string
+}
+
+// errReplay carries an existing message out of a rolled-back transaction.
+type errReplay struct{ msg herald.Message }
+
+func (errReplay) Error() string { return "replay" }
+
+// SendMessage commits a message and its chatMessageReceived event under the
+// thread's next Seq, and returns only after the commit is durable. Sends
+// are idempotent by ClientMessageID.
+func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID, in NewMessage) (herald.Message, error) {
+	if in.Type == "" {
+		in.Type = herald.MessageText
+	}
+	if in.Type != herald.MessageText && in.Type != herald.MessageHTML {
+		return herald.Message{}, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "type must be text or html, not %q", in.Type).WithTarget("type")
+	}
+	if err := s.checkContent(in.Content); err != nil {
+		return herald.Message{}, err
+	}
+	if err := s.checkName("senderDisplayName", in.SenderDisplayName); err != nil {
+		return herald.Message{}, err
+	}
+	if err := s.checkMetadata("metadata", in.Metadata); err != nil {
+		return herald.Message{}, err
+	}
+	if len(in.ClientMessageID) > 128 {
+		return herald.Message{}, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "clientMessageId is longer than 128 bytes").WithTarget("clientMessageId")
+	}
+	now := s.clock.Now()
+	msg := herald.Message{
+		Type: in.Type, SenderID: c.User, SenderDisplayName: in.SenderDisplayName, Content: in.Content,
+		Metadata: in.Metadata, ClientMessageID: in.ClientMessageID, BodyHash: hash(in),
+	}
+	err := s.store.Update(ctx, func(tx herald.Tx) error {
+		if _, err := member(ctx, tx, c, id); err != nil {
+			return err
+		}
+		// NextSeq locks the thread, so two nodes cannot both miss the key.
+		seq, err := tx.NextSeq(ctx, id, now, true)
+		if err != nil {
+			return internal("allocate seq", err)
+		}
+		if in.ClientMessageID != "" {
+			prev, err := tx.GetMessageByClientID(ctx, id, c.User, in.ClientMessageID)
+			if err == nil {
+				return errReplay{prev} // rolls back the allocated seq
+			}
+			if !herald.IsNotFound(err) {
+				return internal("find message by client id", err)
+			}
+		}
+		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Seq: seq, Type: herald.EventMessageReceived, Actor: c.User, At: now}, &msg)
+		return err
+	})
+	var replay errReplay
+	if errors.As(err, &replay) {
+		if replay.msg.BodyHash != msg.BodyHash {
+			return herald.Message{}, herald.Errorf(herald.CodeConflict, herald.ReasonIdempotencyKeyReused,
+				"the client message id %q was already used for a different message (%s)", in.ClientMessageID, replay.msg.ID).WithTarget("clientMessageId")
+		}
+		return replay.msg, nil
+	}
+	if err != nil {
+		return herald.Message{}, err
+	}
+	return msg, nil
+}
+
+// GetMessage returns one message the caller may see.
+func (s *Service) GetMessage(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID) (herald.Message, error) {
+	m, err := reader(ctx, s.store, c, id)
+	if err != nil {
+		return herald.Message{}, err
+	}
+	msg, err := s.store.GetMessage(ctx, id, mid)
+	if herald.IsNotFound(err) {
+		return herald.Message{}, messageNotFound(mid)
+	}
+	if err != nil {
+		return herald.Message{}, internal("get message", err)
+	}
+	if err := m.visible(msg); err != nil {
+		return herald.Message{}, err
+	}
+	return msg, nil
+}
+
+// MessageQuery selects messages: newest first before a Seq, or, with
+// Oldest, oldest first after Since (0: from the start), from StartTime.
+type MessageQuery struct {
+	Before    herald.Seq
+	Oldest    bool
+	Since     herald.Seq
+	StartTime time.Time
+	Limit     int
+}
+
+// ListMessages returns a page of the messages the caller may see: a removed
+// participant sees history up to the removal, a participant added with a
+// shareHistoryTime sees messages from that time.
+func (s *Service) ListMessages(ctx context.Context, c Caller, id herald.ThreadID, q MessageQuery) ([]herald.Message, error) {
+	n, err := s.pageSize(q.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if q.Before < 0 || q.Since < 0 || (q.Before > 0 && q.Oldest) {
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "before and since are positive sequence numbers, and only one may be given").WithTarget("since")
+	}
+	m, err := reader(ctx, s.store, c, id)
+	if err != nil {
+		return nil, err
+	}
+	f := m.window(herald.MessageFilter{Oldest: q.Oldest, After: q.Since, Before: q.Before, CreatedFrom: q.StartTime, Limit: n})
+	if m.removed() && q.Oldest && q.Since >= m.member.RemovedSeq {
+		return nil, nil // nothing after the removal is visible
+	}
+	return s.store.ListMessages(ctx, id, f)
+}
+
+// MessageUpdate edits a message; nil leaves a field as it is.
+type MessageUpdate struct {
+	Content  *string
+	Metadata map[string]string
+}
+
+// EditMessage changes the caller's own message, bumps its version and
+// appends chatMessageEdited.
+func (s *Service) EditMessage(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID, u MessageUpdate) error {
+	if u.Content != nil {
+		if err := s.checkContent(*u.Content); err != nil {
+			return err
+		}
+	}
+	if err := s.checkMetadata("metadata", u.Metadata); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx herald.Tx) error {
+		msg, err := s.own(ctx, tx, c, id, mid)
+		if err != nil {
+			return err
+		}
+		if msg.Deleted() {
+			return herald.Errorf(herald.CodeNotFound, herald.ReasonMessageDeleted, "the message %s was deleted at %s", mid, stamp(msg.DeletedAt)).WithTarget(string(mid))
+		}
+		if u.Content == nil && u.Metadata == nil {
+			return nil
+		}
+		if u.Content != nil {
+			msg.Content = *u.Content
+		}
+		if u.Metadata != nil {
+			msg.Metadata = u.Metadata
+		}
+		msg.EditedAt = now
+		msg.Version++
+		if err := tx.UpdateMessage(ctx, msg); err != nil {
+			return internal("edit message", err)
+		}
+		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventMessageEdited, MessageID: mid, Actor: c.User, At: now}, nil)
+		return err
+	})
+}
+
+// DeleteMessage deletes the caller's own message (its content is erased),
+// bumps its version and appends chatMessageDeleted. Deleting a deleted
+// message changes nothing.
+func (s *Service) DeleteMessage(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID) error {
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx herald.Tx) error {
+		msg, err := s.own(ctx, tx, c, id, mid)
+		if err != nil || msg.Deleted() {
+			return err
+		}
+		msg.DeletedAt, msg.Content, msg.Metadata = now, "", nil
+		msg.Version++
+		if err := tx.UpdateMessage(ctx, msg); err != nil {
+			return internal("delete message", err)
+		}
+		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventMessageDeleted, MessageID: mid, Actor: c.User, At: now}, nil)
+		return err
+	})
+}
+
+// own loads a message that the caller, a current participant, sent.
+func (s *Service) own(ctx context.Context, tx herald.Tx, c Caller, id herald.ThreadID, mid herald.MessageID) (herald.Message, error) {
+	m, err := member(ctx, tx, c, id)
+	if err != nil {
+		return herald.Message{}, err
+	}
+	msg, err := tx.GetMessage(ctx, id, mid)
+	if herald.IsNotFound(err) {
+		return msg, messageNotFound(mid)
+	}
+	if err != nil {
+		return msg, internal("get message", err)
+	}
+	if err := m.visible(msg); err != nil {
+		return msg, err
+	}
+	if msg.Type.System() {
+		return msg, herald.Errorf(herald.CodeForbidden, herald.ReasonNotSystemMessage, "system messages cannot be edited or deleted").WithTarget(string(mid))
+	}
+	if msg.SenderID != c.User {
+		return msg, herald.Errorf(herald.CodeForbidden, herald.ReasonNotSender, "only the sender can edit or delete message %s", mid).WithTarget(string(mid))
+	}
+	return msg, nil
+}
+
+// MarkRead records that the caller read up to message mid.
+func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID) error {
+	if mid == "" {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "chatMessageId is required").WithTarget("chatMessageId")
+	}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx herald.Tx) error {
+		m, err := member(ctx, tx, c, id)
+		if err != nil {
+			return err
+		}
+		msg, err := tx.GetMessage(ctx, id, mid)
+		if herald.IsNotFound(err) {
+			return messageNotFound(mid)
+		}
+		if err != nil {
+			return internal("get message", err)
+		}
+		if err := m.visible(msg); err != nil {
+			return err
+		}
+		return tx.PutReadReceipt(ctx, herald.ReadReceipt{ThreadID: id, UserID: c.User, MessageID: mid, ReadAt: now})
+	})
+}
+
+// ListReadReceipts returns each participant's newest receipt. Unlike ACS,
+// receipts work in threads of any size.
+func (s *Service) ListReadReceipts(ctx context.Context, c Caller, id herald.ThreadID, p herald.Page) ([]herald.ReadReceipt, error) {
+	n, err := s.pageSize(p.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if p.Skip < 0 {
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
+	}
+	if _, err := member(ctx, s.store, c, id); err != nil {
+		return nil, err
+	}
+	p.Limit = n
+	return s.store.ListReadReceipts(ctx, id, p)
+}
+
+// Typing checks that the caller may signal typing in the thread. Typing is
+// not stored; the real-time layer carries it.
+func (s *Service) Typing(ctx context.Context, c Caller, id herald.ThreadID, displayName string) error {
+	if err := s.checkName("senderDisplayName", displayName); err != nil {
+		return err
+	}
+	_, err := member(ctx, s.store, c, id)
+	return err
+}
+
+func (s *Service) checkContent(content string) error {
+	if strings.TrimSpace(content) == "" {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonEmptyMessage, "content must not be empty").WithTarget("content")
+	}
+	if len(content) > s.limits.MaxContentBytes {
+		return herald.Errorf(herald.CodeTooLarge, herald.ReasonMessageTooLarge,
+			"content is %d bytes; the limit is %d", len(content), s.limits.MaxContentBytes).WithTarget("content")
+	}
+	return nil
+}

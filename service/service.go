@@ -1,0 +1,152 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-chat/herald"
+)
+
+// Limits are the bounds on input, ACS's limits by default.
+type Limits struct {
+	MaxParticipants  int // per thread
+	MaxAddBatch      int // per create or add request
+	MaxContentBytes  int // message content
+	MaxMetadataBytes int // thread, participant or message metadata, as JSON
+	MaxTopicBytes    int
+	MaxNameBytes     int // display names
+	MaxPageSize      int
+	DefaultPageSize  int
+}
+
+// DefaultLimits returns ACS's limits: 250 participants per thread, 200 per
+// batch, 28 KiB of content, 1 KiB of metadata, pages of 1..200.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxParticipants:  250,
+		MaxAddBatch:      200,
+		MaxContentBytes:  28 * 1024,
+		MaxMetadataBytes: 1024,
+		MaxTopicBytes:    1024,
+		MaxNameBytes:     256,
+		MaxPageSize:      200,
+		DefaultPageSize:  100,
+	}
+}
+
+// Token lifetimes, as in ACS.
+const (
+	MinTokenLifetime     = 60 * time.Minute
+	MaxTokenLifetime     = 1440 * time.Minute
+	DefaultTokenLifetime = MaxTokenLifetime
+)
+
+// Service applies Herald's rules over a Store.
+type Service struct {
+	store  herald.Store
+	tokens herald.Tokens
+	clock  herald.Clock
+	ids    herald.IDs
+	limits Limits
+}
+
+// New returns a Service. Every dependency is required.
+func New(store herald.Store, tokens herald.Tokens, clock herald.Clock, ids herald.IDs, limits Limits) (*Service, error) {
+	if store == nil || tokens == nil || clock == nil || ids == nil {
+		return nil, errors.New("service.New: store, tokens, clock and ids are required")
+	}
+	if limits.MaxPageSize <= 0 || limits.DefaultPageSize <= 0 || limits.DefaultPageSize > limits.MaxPageSize {
+		return nil, fmt.Errorf("service.New: bad page sizes %d/%d", limits.DefaultPageSize, limits.MaxPageSize)
+	}
+	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits}, nil
+}
+
+// Limits returns the limits in force.
+func (s *Service) Limits() Limits { return s.limits }
+
+// Caller is an authenticated user: who, and with which token.
+type Caller struct {
+	User  herald.UserID
+	Token herald.Token
+}
+
+// Authenticate verifies an access token and checks, on every request, that
+// it was not revoked and that its identity still exists. Errors are 401s
+// with reason token_missing, token_invalid, token_expired, token_revoked or
+// identity_deleted.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, error) {
+	if bearer == "" {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing,
+			"no access token: send Authorization: Bearer <token>")
+	}
+	claims, err := s.tokens.Verify(bearer)
+	if err != nil {
+		return Caller{}, err
+	}
+	id, err := s.store.GetIdentity(ctx, claims.UserID)
+	if herald.IsNotFound(err) {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenInvalid, "the token's identity is unknown")
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if id.Deleted() {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonIdentityDeleted,
+			"the identity %s was deleted at %s; it can no longer act", id.ID, stamp(id.DeletedAt))
+	}
+	tok, err := s.store.GetToken(ctx, claims.TokenID)
+	if herald.IsNotFound(err) || (err == nil && tok.UserID != claims.UserID) {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenInvalid, "the token was not issued by this server")
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if tok.Revoked() {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenRevoked,
+			"the access token was revoked at %s; issue a new one", stamp(tok.RevokedAt))
+	}
+	return Caller{User: tok.UserID, Token: tok}, nil
+}
+
+// require checks that the caller's token carries one of the scopes.
+func require(c Caller, action string, scopes ...herald.Scope) error {
+	for _, sc := range scopes {
+		if c.Token.HasScope(sc) {
+			return nil
+		}
+	}
+	return herald.Errorf(herald.CodeForbidden, herald.ReasonScopeInsufficient,
+		"%s needs a token with scope %s; this token has %v", action, scopes[0], c.Token.Scopes)
+}
+
+// pageSize validates a requested page size; 0 means the default.
+func (s *Service) pageSize(n int) (int, error) {
+	if n == 0 {
+		return s.limits.DefaultPageSize, nil
+	}
+	if n < 1 || n > s.limits.MaxPageSize {
+		return 0, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize,
+			"maxPageSize must be between 1 and %d, not %d", s.limits.MaxPageSize, n).WithTarget("maxPageSize")
+	}
+	return n, nil
+}
+
+// hash fingerprints a request for idempotency checks.
+func hash(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("hash: %v", err)) // only plain data is hashed
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// internal wraps a store failure with context, keeping its code.
+func internal(op string, err error) error { return fmt.Errorf("%s: %w", op, err) }

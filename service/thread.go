@@ -1,0 +1,263 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/herald-chat/herald"
+)
+
+// NewParticipant is a participant to add.
+type NewParticipant struct {
+	User             herald.UserID
+	DisplayName      string
+	ShareHistoryTime time.Time
+	Metadata         map[string]string
+}
+
+// NewThread is a thread to create.
+type NewThread struct {
+	Topic        string
+	Participants []NewParticipant
+	Metadata     map[string]string
+	// RequestID is the repeatability id: the same creator and id create the
+	// thread once.
+	RequestID string
+}
+
+// Refused is a participant of a batch that was not added, and why.
+type Refused struct {
+	User herald.UserID
+	Err  *herald.Error
+}
+
+// CreateThread creates a thread with the caller as its first participant,
+// plus the listed participants that can be added (the others are returned
+// as Refused). Requires scope chat.
+func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (herald.Thread, []Refused, error) {
+	if err := require(c, "creating a thread", herald.ScopeChat); err != nil {
+		return herald.Thread{}, nil, err
+	}
+	if err := s.checkTopic(in.Topic, true); err != nil {
+		return herald.Thread{}, nil, err
+	}
+	if err := s.checkMetadata("metadata", in.Metadata); err != nil {
+		return herald.Thread{}, nil, err
+	}
+	if err := s.checkBatch(in.Participants); err != nil {
+		return herald.Thread{}, nil, err
+	}
+	reqHash := hash(in)
+	if in.RequestID != "" {
+		t, h, err := s.store.GetThreadByRequest(ctx, c.User, in.RequestID)
+		if err == nil {
+			return s.replayCreate(t, h, reqHash)
+		}
+		if !herald.IsNotFound(err) {
+			return herald.Thread{}, nil, internal("find thread by request", err)
+		}
+	}
+	now := s.clock.Now()
+	t := herald.Thread{
+		ID: herald.ThreadID(s.ids.New(herald.PrefixThread)), Topic: in.Topic, Metadata: in.Metadata,
+		CreatedBy: c.User, CreatedAt: now, UpdatedAt: now,
+	}
+	var refused []Refused
+	err := s.store.Update(ctx, func(tx herald.Tx) error {
+		if err := tx.CreateThread(ctx, t, in.RequestID, reqHash); err != nil {
+			return internal("create thread", err)
+		}
+		all := append([]NewParticipant{{User: c.User}}, in.Participants...)
+		admitted, ref, err := s.screen(ctx, tx, t.ID, all)
+		if err != nil {
+			return err
+		}
+		refused = ref
+		seq, err := s.record(ctx, tx, herald.Event{ThreadID: t.ID, Type: herald.EventThreadCreated, Actor: c.User, At: now,
+			Users: users(admitted), Data: mustJSON(map[string]string{"topic": t.Topic})}, nil)
+		if err != nil {
+			return err
+		}
+		t.LastSeq = seq
+		return s.put(ctx, tx, t.ID, c.User, admitted, seq, now)
+	})
+	if herald.IsConflict(err) && in.RequestID != "" {
+		// A concurrent request with the same id won; answer as a retry.
+		if t, h, gerr := s.store.GetThreadByRequest(ctx, c.User, in.RequestID); gerr == nil {
+			return s.replayCreate(t, h, reqHash)
+		}
+	}
+	if err != nil {
+		return herald.Thread{}, nil, err
+	}
+	return t, refused, nil
+}
+
+func (s *Service) replayCreate(t herald.Thread, storedHash, reqHash string) (herald.Thread, []Refused, error) {
+	if storedHash != reqHash {
+		return herald.Thread{}, nil, herald.Errorf(herald.CodeConflict, herald.ReasonIdempotencyKeyReused,
+			"repeatability-request-id was already used for a different thread request").WithTarget("repeatability-request-id")
+	}
+	return t, nil, nil
+}
+
+// GetThread returns a thread's properties to a current participant.
+func (s *Service) GetThread(ctx context.Context, c Caller, id herald.ThreadID) (herald.Thread, error) {
+	m, err := member(ctx, s.store, c, id)
+	return m.thread, err
+}
+
+// ListThreads returns the threads the caller is or was in (deleted ones
+// included, with DeletedAt set), most recently active first.
+func (s *Service) ListThreads(ctx context.Context, c Caller, f herald.ThreadFilter) ([]herald.Thread, error) {
+	n, err := s.pageSize(f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	if f.Skip < 0 {
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
+	}
+	f.Limit = n
+	return s.store.ListThreads(ctx, c.User, f)
+}
+
+// ThreadUpdate changes a thread's topic and/or metadata; nil leaves a
+// field as it is.
+type ThreadUpdate struct {
+	Topic    *string
+	Metadata map[string]string
+}
+
+// UpdateThread changes the topic or metadata. Requires scope chat. A topic
+// change adds a topicUpdated system message.
+func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID, u ThreadUpdate) error {
+	if err := require(c, "updating a thread", herald.ScopeChat); err != nil {
+		return err
+	}
+	if u.Topic != nil {
+		if err := s.checkTopic(*u.Topic, true); err != nil {
+			return err
+		}
+	}
+	if err := s.checkMetadata("metadata", u.Metadata); err != nil {
+		return err
+	}
+	if u.Topic == nil && u.Metadata == nil {
+		return nil
+	}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx herald.Tx) error {
+		m, err := member(ctx, tx, c, id)
+		if err != nil {
+			return err
+		}
+		t := m.thread
+		var msg *herald.Message
+		if u.Topic != nil && *u.Topic != t.Topic {
+			t.Topic = *u.Topic
+			msg = &herald.Message{Type: herald.MessageTopicUpdated, Topic: t.Topic}
+		}
+		if u.Metadata != nil {
+			t.Metadata = u.Metadata
+		}
+		t.UpdatedAt = now
+		if err := tx.UpdateThread(ctx, t); err != nil {
+			return internal("update thread", err)
+		}
+		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventThreadPropertiesUpdated, Actor: c.User, At: now,
+			Data: mustJSON(map[string]any{"topic": t.Topic, "metadata": t.Metadata})}, msg)
+		return err
+	})
+}
+
+// DeleteThread deletes a thread. Requires scope chat and a current
+// participant (as in ACS, not only the creator).
+func (s *Service) DeleteThread(ctx context.Context, c Caller, id herald.ThreadID) error {
+	if err := require(c, "deleting a thread", herald.ScopeChat); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx herald.Tx) error {
+		m, err := member(ctx, tx, c, id)
+		if err != nil {
+			return err
+		}
+		t := m.thread
+		t.DeletedAt, t.DeletedBy, t.UpdatedAt = now, c.User, now
+		if err := tx.UpdateThread(ctx, t); err != nil {
+			return internal("delete thread", err)
+		}
+		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventThreadDeleted, Actor: c.User, At: now}, nil)
+		return err
+	})
+}
+
+// record allocates the next Seq (unless e.Seq was allocated already),
+// appends the event and, if msg is not nil, stores the system or user
+// message under the same Seq.
+func (s *Service) record(ctx context.Context, tx herald.Tx, e herald.Event, msg *herald.Message) (herald.Seq, error) {
+	if e.Seq == 0 {
+		seq, err := tx.NextSeq(ctx, e.ThreadID, e.At, msg != nil)
+		if err != nil {
+			return 0, internal("allocate seq", err)
+		}
+		e.Seq = seq
+	}
+	seq := e.Seq
+	if msg != nil {
+		if msg.ID == "" {
+			msg.ID = herald.MessageID(s.ids.New(herald.PrefixMessage))
+		}
+		msg.ThreadID, msg.Seq, msg.CreatedAt, msg.Version = e.ThreadID, seq, e.At, 1
+		if msg.SenderID == "" {
+			msg.SenderID = e.Actor
+		}
+		if err := tx.CreateMessage(ctx, *msg); err != nil {
+			return 0, internal("store message", err)
+		}
+		e.MessageID = msg.ID
+	}
+	if err := tx.AppendEvent(ctx, e); err != nil {
+		return 0, internal("append event", err)
+	}
+	return seq, nil
+}
+
+func (s *Service) checkTopic(topic string, required bool) error {
+	if required && topic == "" {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "topic is required").WithTarget("topic")
+	}
+	if len(topic) > s.limits.MaxTopicBytes {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "topic is longer than %d bytes", s.limits.MaxTopicBytes).WithTarget("topic")
+	}
+	return nil
+}
+
+func (s *Service) checkMetadata(field string, md map[string]string) error {
+	if md == nil {
+		return nil
+	}
+	if n := len(mustJSON(md)); n > s.limits.MaxMetadataBytes {
+		return herald.Errorf(herald.CodeTooLarge, herald.ReasonMetadataTooLarge,
+			"%s is %d bytes as JSON; the limit is %d", field, n, s.limits.MaxMetadataBytes).WithTarget(field)
+	}
+	return nil
+}
+
+func (s *Service) checkName(field, name string) error {
+	if len(name) > s.limits.MaxNameBytes || !utf8.ValidString(name) {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "%s is longer than %d bytes", field, s.limits.MaxNameBytes).WithTarget(field)
+	}
+	return nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(errors.New("mustJSON: " + err.Error()))
+	}
+	return b
+}
