@@ -1,0 +1,167 @@
+// Command herald is Herald's one binary: the server (herald serve) and the
+// command-line client of its REST API. The client commands act either as
+// the administrator (identity, token; --admin-key or HERALD_ADMIN_KEY) or as
+// a user (thread, participant, message, receipt, typing; --token or
+// HERALD_TOKEN). This is the only package that wires Herald's packages
+// together.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/client"
+)
+
+// CLI is the command tree.
+type CLI struct {
+	Globals
+
+	Serve       ServeCmd       `cmd:"" help:"Start the Herald server."`
+	Identity    IdentityCmd    `cmd:"" help:"Create, show and delete identities (admin key)."`
+	Token       TokenCmd       `cmd:"" help:"Issue and revoke access tokens (admin key)."`
+	Thread      ThreadCmd      `cmd:"" help:"Create, list, show, update and delete chat threads (access token)."`
+	Participant ParticipantCmd `cmd:"" help:"Add, remove and list a thread's participants (access token)."`
+	Message     MessageCmd     `cmd:"" help:"Send, list, show, edit and delete messages (access token)."`
+	Receipt     ReceiptCmd     `cmd:"" help:"Send and list read receipts (access token)."`
+	Typing      TypingCmd      `cmd:"" help:"Tell a thread that you are typing (access token)."`
+}
+
+// Globals are the flags every command takes, and what the commands share:
+// the context (cancelled by SIGINT or SIGTERM) and the output streams.
+type Globals struct {
+	URL         string `name:"url" env:"HERALD_URL" default:"http://127.0.0.1:8080" help:"Base URL of the Herald server."`
+	AdminKey    string `name:"admin-key" env:"HERALD_ADMIN_KEY" help:"Admin key, for identity and token commands."`
+	AccessToken string `name:"token" env:"HERALD_TOKEN" help:"Access token of the user to act as, for chat commands."`
+	Output      string `name:"output" short:"o" enum:"table,json" default:"table" help:"Output format: ${enum}."`
+
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Context returns the command's context; it is cancelled when the process
+// is asked to stop.
+func (g *Globals) Context() context.Context { return g.ctx }
+
+// user returns a client acting as the user of the access token.
+func (g *Globals) user() (*client.Client, error) {
+	if g.AccessToken == "" {
+		return nil, errors.New("no access token: set HERALD_TOKEN or pass --token (an admin issues one with: herald token issue USER --scopes chat)")
+	}
+	return client.New(g.URL, client.StaticToken(g.AccessToken), client.WithUserAgent(userAgent)), nil
+}
+
+// admin returns a client for the identity and token endpoints.
+func (g *Globals) admin() (*client.Admin, error) {
+	if g.AdminKey == "" {
+		return nil, errors.New("no admin key: set HERALD_ADMIN_KEY or pass --admin-key")
+	}
+	return client.NewAdmin(g.URL, g.AdminKey, client.WithUserAgent(userAgent)), nil
+}
+
+const userAgent = "herald-cli"
+
+// asUser runs call as the user and prints what it returns.
+func asUser[T any](g *Globals, call func(context.Context, *client.Client) (T, error), table func(*table, T)) error {
+	c, err := g.user()
+	if err != nil {
+		return err
+	}
+	v, err := call(g.ctx, c)
+	if err != nil {
+		return err
+	}
+	return emit(g, v, table)
+}
+
+// asAdmin runs call with the admin key and prints what it returns.
+func asAdmin[T any](g *Globals, call func(context.Context, *client.Admin) (T, error), table func(*table, T)) error {
+	c, err := g.admin()
+	if err != nil {
+		return err
+	}
+	v, err := call(g.ctx, c)
+	if err != nil {
+		return err
+	}
+	return emit(g, v, table)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// exit is how kong's Exit (after --help) unwinds to run.
+type exit int
+
+// run parses args, runs the command and returns the process exit status:
+// 0 on success, 1 when the command fails, 2 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	cli := CLI{Globals: Globals{ctx: ctx, stdout: stdout, stderr: stderr}}
+	parser, err := kong.New(&cli,
+		kong.Name("herald"),
+		kong.Description("Herald is a self-hostable chat delivery service shaped like Azure Communication Services Chat."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exit(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(exit)
+			if !ok {
+				panic(r)
+			}
+			code = int(e)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\nRun \"herald --help\" for usage.\n", err)
+		return 2
+	}
+	if err := kctx.Run(&cli.Globals); err != nil {
+		printError(stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// printError writes err for a person: a server's answer as
+// "error: <status> <code>/<reason>: <message> (target: X)", anything else
+// as "error: <err>".
+func printError(w io.Writer, err error) {
+	var he *herald.Error
+	if !errors.As(err, &he) {
+		fmt.Fprintf(w, "error: %v\n", err)
+		return
+	}
+	fmt.Fprint(w, "error: ")
+	if status := client.Status(err); status != 0 {
+		fmt.Fprintf(w, "%d ", status)
+	}
+	fmt.Fprint(w, he.Code)
+	if he.Reason != "" {
+		fmt.Fprintf(w, "/%s", he.Reason)
+	}
+	fmt.Fprintf(w, ": %s", he.Message)
+	if he.Target != "" {
+		fmt.Fprintf(w, " (target: %s)", he.Target)
+	}
+	fmt.Fprintln(w)
+}
