@@ -1,0 +1,237 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/sqlite"
+	"github.com/herald-chat/herald/token"
+	"github.com/herald-chat/herald/wire"
+)
+
+const adminKey = "hak_test_admin_key"
+
+// clock is a settable clock shared by every component of a test server.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// env is one running server and what a test needs to reach it.
+type env struct {
+	t      *testing.T
+	URL    string
+	Clock  *clock
+	Store  herald.Store
+	Key    ed25519.PrivateKey
+	Limits service.Limits
+	api    *httpapi.Server
+}
+
+// start runs a server on 127.0.0.1:0 backed by SQLite in t.TempDir().
+func start(t *testing.T, edit ...func(*service.Limits)) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	limits := service.DefaultLimits()
+	for _, f := range edit {
+		f(&limits)
+	}
+	ids := herald.RandomIDs{}
+	svc, err := service.New(store, token.New(key, "", "", clk), clk, ids, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(svc, store, clk, ids, httpapi.Config{AdminKey: adminKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() {
+		srv.Close()
+		api.Close()
+		store.Close()
+	})
+	return &env{t: t, URL: srv.URL, Clock: clk, Store: store, Key: key, Limits: limits, api: api}
+}
+
+// flush waits until the request log has been written, by closing the API.
+func (e *env) flushRequests() { e.api.Close() }
+
+// resp is an answer as the test sees it.
+type resp struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Err decodes the error body.
+func (r resp) Err() wire.ErrorBody {
+	var e wire.ErrorResponse
+	json.Unmarshal(r.Body, &e)
+	return e.Error
+}
+
+// do sends a raw request. body may be nil, a string or []byte (sent as is),
+// or any value (JSON-encoded). auth is the bearer credential.
+func (e *env) do(method, path, auth string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// ok fails the test unless r has the wanted status; it decodes the body
+// into out when out is not nil.
+func (e *env) ok(r resp, status int, out any) {
+	e.t.Helper()
+	if r.Status != status {
+		e.t.Fatalf("got status %d (%s), want %d", r.Status, r.Body, status)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			e.t.Fatalf("decode %s: %v", r.Body, err)
+		}
+	}
+}
+
+// fails checks an error answer: status, code and reason.
+func (e *env) fails(r resp, status int, reason herald.Reason) wire.ErrorBody {
+	e.t.Helper()
+	body := r.Err()
+	if r.Status != status || body.Reason != string(reason) {
+		e.t.Fatalf("got %d %s/%s (%s), want %d reason %s", r.Status, body.Code, body.Reason, body.Message, status, reason)
+	}
+	if body.Code == "" || body.Message == "" {
+		e.t.Errorf("error body lacks code or message: %s", r.Body)
+	}
+	return body
+}
+
+// user is an identity with a token.
+type user struct {
+	ID    string
+	Token string
+	TokID string
+}
+
+// newUser creates an identity with a token of the given scopes (chat if
+// none).
+func (e *env) newUser(scopes ...string) user {
+	e.t.Helper()
+	if len(scopes) == 0 {
+		scopes = []string{"chat"}
+	}
+	var out wire.CreateIdentityResponse
+	e.ok(e.do("POST", "/identities", adminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: scopes}), 201, &out)
+	return user{ID: out.Identity.ID, Token: out.AccessToken.Token, TokID: out.AccessToken.ID}
+}
+
+// newThread creates a thread by u with the other users as participants.
+func (e *env) newThread(u user, others ...user) string {
+	e.t.Helper()
+	req := wire.CreateThreadRequest{Topic: "test"}
+	for _, o := range others {
+		req.Participants = append(req.Participants, wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(o.ID)})
+	}
+	var out wire.CreateThreadResponse
+	e.ok(e.do("POST", "/chat/threads", u.Token, req), 201, &out)
+	return out.ChatThread.ID
+}
+
+// send sends a text message and returns its id and sequence id.
+func (e *env) send(u user, thread, content string) wire.SendMessageResponse {
+	e.t.Helper()
+	var out wire.SendMessageResponse
+	e.ok(e.do("POST", "/chat/threads/"+thread+"/messages", u.Token, wire.SendMessageRequest{Content: content}), 201, &out)
+	return out
+}
+
+// messages lists every message u can see in thread, oldest first.
+func (e *env) messages(u user, thread string) []wire.ChatMessage {
+	e.t.Helper()
+	var all []wire.ChatMessage
+	path := "/chat/threads/" + thread + "/messages?since=0&maxPageSize=200"
+	for path != "" {
+		var page wire.MessageList
+		e.ok(e.do("GET", path, u.Token, nil), 200, &page)
+		all = append(all, page.Value...)
+		path = page.NextLink
+	}
+	return all
+}
+
+// threadSeq returns the thread's newest sequence number from the store.
+func (e *env) threadSeq(thread string) herald.Seq {
+	e.t.Helper()
+	t, err := e.Store.GetThread(context.Background(), herald.ThreadID(thread))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return t.LastSeq
+}
