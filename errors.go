@@ -3,6 +3,7 @@ package herald
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is the broad class of an error. Codes are API: append only. Each edge
@@ -93,7 +94,9 @@ type Error struct {
 	Reason  Reason // why, machine-readable
 	Message string // safe to show to the caller
 	Target  string // the offending field or resource, if any
-	Err     error  // the cause; logged, never sent
+	// RetryAfter, for rate_limited and unavailable, says when to retry.
+	RetryAfter time.Duration
+	Err        error // the cause; logged, never sent
 }
 
 // Errorf makes an *Error with a formatted message.

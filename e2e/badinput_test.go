@@ -5,8 +5,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -197,5 +199,24 @@ func TestRequestLog(t *testing.T) {
 	rows, err = e.Store.ListRequests(context.Background(), herald.RequestFilter{Reason: herald.ReasonTokenInvalid})
 	if err != nil || len(rows) != 1 || rows[0].Status != 401 || rows[0].Operation != "ListChatThreads" {
 		t.Errorf("got %+v (%v), want the one 401 token_invalid", rows, err)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	e := start(t, func(l *service.Limits) { l.WriteRate = 2; l.WriteBurst = 3 })
+	alice, bob := e.newUser(), e.newUser()
+	th := e.newThread(alice, bob) // one write
+	e.send(alice, th, "1")
+	e.send(alice, th, "2")
+	r := e.do("POST", "/chat/threads/"+th+"/messages", alice.Token, wire.SendMessageRequest{Content: "3"})
+	e.fails(r, 429, herald.ReasonRateLimited)
+	if got := r.Header.Get(wire.HeaderRetryAfter); got != "1" {
+		t.Errorf("got Retry-After %q, want 1", got)
+	}
+	e.send(bob, th, "bob is not limited by alice")
+	e.Clock.Advance(500 * time.Millisecond)
+	e.send(alice, th, "3 after waiting")
+	if got := len(e.messages(alice, th)); got != 4 {
+		t.Errorf("got %d messages, want 4 (the limited send stored nothing)", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -58,7 +59,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+string(e.Reason)+`"`)
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		w.Header().Set(wire.HeaderRetryAfter, strconv.Itoa(1))
+		secs := int(math.Ceil(e.RetryAfter.Seconds()))
+		w.Header().Set(wire.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))
 	}
 	writeJSON(w, status, wire.ErrorResponse{Error: wire.ErrorBody{
 		Code: string(e.Code), Message: e.Message, Reason: string(e.Reason), Target: e.Target,

@@ -13,6 +13,9 @@ import (
 // that would exceed the limits is refused whole. Requires scope chat or
 // chat.join.
 func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.ThreadID, in []NewParticipant) ([]Refused, error) {
+	if err := s.write(c); err != nil {
+		return nil, err
+	}
 	if err := require(c, "adding participants", herald.ScopeChat, herald.ScopeChatJoin); err != nil {
 		return nil, err
 	}
@@ -50,6 +53,9 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.Threa
 // access to history up to the removal. Requires scope chat or chat.join,
 // except that anyone may remove themselves (leave).
 func (s *Service) RemoveParticipant(ctx context.Context, c Caller, id herald.ThreadID, user herald.UserID) error {
+	if err := s.write(c); err != nil {
+		return err
+	}
 	if user != c.User {
 		if err := require(c, "removing participants", herald.ScopeChat, herald.ScopeChatJoin); err != nil {
 			return err

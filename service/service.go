@@ -22,6 +22,11 @@ type Limits struct {
 	MaxNameBytes     int // display names
 	MaxPageSize      int
 	DefaultPageSize  int
+	// WriteRate is each user's sustained write rate per second (sends,
+	// edits, thread and membership changes, receipts, typing); WriteBurst
+	// the bucket size. 0 disables the limit.
+	WriteRate  float64
+	WriteBurst int
 }
 
 // DefaultLimits returns ACS's limits: 250 participants per thread, 200 per
@@ -36,6 +41,8 @@ func DefaultLimits() Limits {
 		MaxNameBytes:     256,
 		MaxPageSize:      200,
 		DefaultPageSize:  100,
+		WriteRate:        100,
+		WriteBurst:       200,
 	}
 }
 
@@ -53,6 +60,7 @@ type Service struct {
 	clock  herald.Clock
 	ids    herald.IDs
 	limits Limits
+	writes *limiter
 }
 
 // New returns a Service. Every dependency is required.
@@ -63,7 +71,8 @@ func New(store herald.Store, tokens herald.Tokens, clock herald.Clock, ids heral
 	if limits.MaxPageSize <= 0 || limits.DefaultPageSize <= 0 || limits.DefaultPageSize > limits.MaxPageSize {
 		return nil, fmt.Errorf("service.New: bad page sizes %d/%d", limits.DefaultPageSize, limits.MaxPageSize)
 	}
-	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits}, nil
+	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
+		writes: newLimiter(limits.WriteRate, limits.WriteBurst)}, nil
 }
 
 // Limits returns the limits in force.
@@ -112,6 +121,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	}
 	return Caller{User: tok.UserID, Token: tok}, nil
 }
+
+// write checks the caller's write rate.
+func (s *Service) write(c Caller) error { return s.writes.allow(c.User, s.clock.Now()) }
 
 // require checks that the caller's token carries one of the scopes.
 func require(c Caller, action string, scopes ...herald.Scope) error {

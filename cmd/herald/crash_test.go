@@ -46,7 +46,7 @@ var listening = regexp.MustCompile(`herald listening"? addr=(\S+)`)
 // it listens.
 func startServer(t *testing.T, bin, data string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--write-rate", "0")
 	cmd.Env = append(os.Environ(), "HERALD_ADMIN_KEY="+crashAdminKey)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

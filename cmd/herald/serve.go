@@ -26,16 +26,18 @@ import (
 // ServeCmd starts the server. With no flags it runs on the embedded
 // default: SQLite in ./herald-data, listening on 127.0.0.1:8080.
 type ServeCmd struct {
-	Addr             string `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
-	Data             string `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (database, signing key, admin key)."`
-	Issuer           string `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
-	Audience         string `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
-	MaxParticipants  int    `default:"250" env:"HERALD_MAX_PARTICIPANTS" help:"Participants per thread."`
-	MaxAddBatch      int    `default:"200" env:"HERALD_MAX_ADD_BATCH" help:"Participants per create or add request."`
-	MaxContentBytes  int    `default:"28672" env:"HERALD_MAX_CONTENT_BYTES" help:"Message content size limit."`
-	MaxMetadataBytes int    `default:"1024" env:"HERALD_MAX_METADATA_BYTES" help:"Metadata size limit (as JSON)."`
-	MaxPageSize      int    `default:"200" env:"HERALD_MAX_PAGE_SIZE" help:"Largest page a list returns."`
-	MaxBodyBytes     int64  `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
+	Addr             string  `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
+	Data             string  `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (database, signing key, admin key)."`
+	Issuer           string  `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
+	Audience         string  `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
+	MaxParticipants  int     `default:"250" env:"HERALD_MAX_PARTICIPANTS" help:"Participants per thread."`
+	MaxAddBatch      int     `default:"200" env:"HERALD_MAX_ADD_BATCH" help:"Participants per create or add request."`
+	MaxContentBytes  int     `default:"28672" env:"HERALD_MAX_CONTENT_BYTES" help:"Message content size limit."`
+	MaxMetadataBytes int     `default:"1024" env:"HERALD_MAX_METADATA_BYTES" help:"Metadata size limit (as JSON)."`
+	MaxPageSize      int     `default:"200" env:"HERALD_MAX_PAGE_SIZE" help:"Largest page a list returns."`
+	MaxBodyBytes     int64   `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
+	WriteRate        float64 `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
+	WriteBurst       int     `default:"200" env:"HERALD_WRITE_BURST" help:"Writes a user may make at once before the rate applies."`
 }
 
 // Run starts the server and blocks until SIGINT or SIGTERM.
@@ -89,6 +91,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	limits := service.DefaultLimits()
 	limits.MaxParticipants, limits.MaxAddBatch = c.MaxParticipants, c.MaxAddBatch
 	limits.MaxContentBytes, limits.MaxMetadataBytes, limits.MaxPageSize = c.MaxContentBytes, c.MaxMetadataBytes, c.MaxPageSize
+	limits.WriteRate, limits.WriteBurst = c.WriteRate, c.WriteBurst
 	if limits.DefaultPageSize > limits.MaxPageSize {
 		limits.DefaultPageSize = limits.MaxPageSize
 	}
