@@ -101,6 +101,8 @@ func TestOtherBodiesStrict(t *testing.T) {
 		{"POST", "/chat/threads/" + th + "/participants/:remove", `{"rawId":"` + bob.ID + `","extra":1}`, 400, herald.ReasonUnknownField},
 		{"POST", "/chat/threads/" + th + "/readReceipts", `{"chatMessageId":""}`, 400, herald.ReasonMissingField},
 		{"POST", "/identities", `{"createTokenWithScopes":"chat"}`, 400, herald.ReasonInvalidField},
+		{"POST", "/chat/threads", `{"topic":"x","participants":[{"communicationIdentifier":{"rawId":"a"},"shareHistoryTime":"yesterday"}]}`, 400, herald.ReasonInvalidField},
+		{"PATCH", "/chat/threads/t_nope", `{}`, 404, herald.ReasonThreadNotFound},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path+" "+c.body, func(t *testing.T) {

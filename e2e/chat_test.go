@@ -62,6 +62,7 @@ func TestThreadLifecycle(t *testing.T) {
 
 	// Topic update writes a topicUpdated system message under the next seq.
 	e.ok(e.do("PATCH", "/chat/threads/"+th.ID, alice.Token, map[string]any{"topic": "launch v2"}), 204, nil)
+	e.ok(e.do("PATCH", "/chat/threads/"+th.ID, alice.Token, map[string]any{"topic": "launch v2"}), 204, nil) // no change: no event
 	var props wire.ChatThreadProperties
 	e.ok(e.do("GET", "/chat/threads/"+th.ID, bob.Token, nil), 200, &props)
 	if props.Topic != "launch v2" || props.SequenceID != "2" {

@@ -57,7 +57,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+string(e.Reason)+`"`)
+		if e.Reason == herald.ReasonTokenMissing {
+			w.Header().Set("WWW-Authenticate", `Bearer`) // RFC 6750 §3.1: no error code without a credential
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+string(e.Reason)+`"`)
+		}
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		secs := int(math.Ceil(e.RetryAfter.Seconds()))
 		w.Header().Set(wire.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))

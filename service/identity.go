@@ -107,8 +107,10 @@ func (s *Service) RevokeTokens(ctx context.Context, id herald.UserID) error {
 		} else if err != nil {
 			return internal("revoke tokens", err)
 		}
-		_, err := tx.RevokeTokens(ctx, id, now)
-		return err
+		if _, err := tx.RevokeTokens(ctx, id, now); err != nil {
+			return internal("revoke tokens", err)
+		}
+		return nil
 	})
 }
 

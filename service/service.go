@@ -160,5 +160,12 @@ func hash(v any) string {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// internal wraps a store failure with context, keeping its code.
-func internal(op string, err error) error { return fmt.Errorf("%s: %w", op, err) }
+// internal wraps a store failure with context. A store error that says
+// only "not found" or "conflict" where the rules expected neither is a bug,
+// and becomes internal: every error a caller sees carries a reason.
+func internal(op string, err error) error {
+	if herald.ErrorReason(err) == herald.ReasonNone || herald.ErrorCode(err) == herald.CodeInternal {
+		return &herald.Error{Code: herald.CodeInternal, Reason: herald.ReasonInternal, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -71,6 +72,9 @@ func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (her
 	var refused []Refused
 	err := s.store.Update(ctx, func(tx herald.Tx) error {
 		if err := tx.CreateThread(ctx, t, in.RequestID, reqHash); err != nil {
+			if herald.IsConflict(err) {
+				return herald.Errorf(herald.CodeConflict, herald.ReasonIdempotencyKeyReused, "a concurrent request used this repeatability-request-id")
+			}
 			return internal("create thread", err)
 		}
 		all := append([]NewParticipant{{User: c.User}}, in.Participants...)
@@ -151,9 +155,6 @@ func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID
 	if err := s.checkMetadata("metadata", u.Metadata); err != nil {
 		return err
 	}
-	if u.Topic == nil && u.Metadata == nil {
-		return nil
-	}
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx herald.Tx) error {
 		m, err := member(ctx, tx, c, id)
@@ -162,12 +163,18 @@ func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID
 		}
 		t := m.thread
 		var msg *herald.Message
+		changed := false
 		if u.Topic != nil && *u.Topic != t.Topic {
 			t.Topic = *u.Topic
 			msg = &herald.Message{Type: herald.MessageTopicUpdated, Topic: t.Topic}
+			changed = true
 		}
-		if u.Metadata != nil {
+		if u.Metadata != nil && !maps.Equal(u.Metadata, t.Metadata) {
 			t.Metadata = u.Metadata
+			changed = true
+		}
+		if !changed {
+			return nil // nothing to record
 		}
 		t.UpdatedAt = now
 		if err := tx.UpdateThread(ctx, t); err != nil {

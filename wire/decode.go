@@ -50,7 +50,9 @@ func Decode(data []byte, v any) error {
 		if errors.As(err, &te) {
 			return invalid(herald.ReasonInvalidField, te.Field, "%s must be %s, not %s", fieldName(te.Field), kindName(te.Type), te.Value)
 		}
-		return invalid(herald.ReasonInvalidJSON, "", "the request body is not valid JSON: %v", err)
+		// The syntax was checked above: what is left is a value its field
+		// refuses (a time that is not RFC 3339, for example).
+		return invalid(herald.ReasonInvalidField, "", "a field has an invalid value: %v", err)
 	}
 	return nil
 }
