@@ -15,6 +15,7 @@ import (
 // reached gives ErrUnavailable. Other errors are internal.
 type Store interface {
 	Reader
+	Ledger
 	// Update runs fn in one write transaction and commits it durably before
 	// returning nil. If fn returns an error, nothing fn wrote is kept and
 	// Update returns that error unchanged. Updates of one thread are

@@ -16,10 +16,16 @@
 // are serialized in the process; reads outside an Update use a separate pool
 // of read-only connections that see the last committed state.
 //
-// Calling Update or LogRequest from inside an Update's function deadlocks
-// (both need the one writer connection the transaction holds) until the
-// context ends. Reads on the Store from inside an Update are fine and do not
-// see the transaction's writes; reads on the Tx do.
+// The Ledger (connection log, deliveries, acks) is written through the same
+// writer connection outside any Update: one autocommit statement per
+// connection row, one transaction per RecordDeliveries or RecordAcks batch,
+// since each commit is an fsync.
+//
+// Calling Update, LogRequest or a Ledger write from inside an Update's
+// function deadlocks (they all need the one writer connection the
+// transaction holds) until the context ends. Reads on the Store from inside
+// an Update are fine and do not see the transaction's writes; reads on the
+// Tx do.
 //
 // The schema lives in migrations/ and is applied by goose when Open runs.
 // Times are stored as unix milliseconds (so they round-trip at millisecond

@@ -1,7 +1,8 @@
 // Package storetest is the conformance suite of herald.Store: the one set of
 // tests every storage engine (sqlite now, postgres later) must pass, so that
-// the service can rely on the documented semantics of herald.Store,
-// herald.Reader and herald.Tx whichever engine is wired in.
+// the service and the hub can rely on the documented semantics of
+// herald.Store, herald.Reader, herald.Tx and herald.Ledger whichever engine
+// is wired in.
 //
 // An engine's test calls Run with a function that opens a fresh, empty store:
 //

@@ -49,6 +49,15 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"LimitRequired", testLimitRequired},
 		{"Requests", testRequests},
 		{"RequestsDefaultLimit", testRequestsDefaultLimit},
+		{"Connection", testConnection},
+		{"UpdateConnection", testUpdateConnection},
+		{"ListConnections", testListConnections},
+		{"Deliveries", testDeliveries},
+		{"ListDeliveries", testListDeliveries},
+		{"Acks", testAcks},
+		{"LedgerEmpty", testLedgerEmpty},
+		{"LedgerDefaultLimits", testLedgerDefaultLimits},
+		{"LedgerConcurrent", testLedgerConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
