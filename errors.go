@@ -81,6 +81,21 @@ const (
 	ReasonIdempotencyKeyReused Reason = "idempotency_key_reused"
 	ReasonVersionMismatch      Reason = "version_mismatch"
 
+	// Real-time connections: refusals and close reasons (the connection log).
+	ReasonOriginNotAllowed   Reason = "origin_not_allowed"
+	ReasonTicketInvalid      Reason = "ticket_invalid"
+	ReasonUnsupportedVersion Reason = "unsupported_version"
+	ReasonConnectionNotFound Reason = "connection_not_found"
+	ReasonHeartbeatTimeout   Reason = "heartbeat_timeout"
+	ReasonSlowConsumer       Reason = "slow_consumer"
+	ReasonGoingAway          Reason = "going_away"
+	ReasonResync             Reason = "resync"
+	ReasonProtocolError      Reason = "protocol_error"
+	ReasonAuthTimeout        Reason = "auth_timeout"
+	ReasonClientClosed       Reason = "client_closed"
+	ReasonConnectionLost     Reason = "connection_lost"
+	ReasonInvalidAck         Reason = "invalid_ack"
+
 	// Load and dependencies.
 	ReasonRateLimited      Reason = "rate_limited"
 	ReasonStoreUnavailable Reason = "store_unavailable"

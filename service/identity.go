@@ -55,10 +55,11 @@ func (s *Service) GetIdentity(ctx context.Context, id herald.UserID) (herald.Ide
 }
 
 // DeleteIdentity marks the identity deleted and revokes all its tokens at
-// once; the record stays as evidence.
+// once; the record stays as evidence. Live connections are closed.
 func (s *Service) DeleteIdentity(ctx context.Context, id herald.UserID) error {
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
+		b.add(herald.Signal{Kind: herald.SignalCredential, User: id, At: now})
 		ident, err := tx.GetIdentity(ctx, id)
 		if herald.IsNotFound(err) {
 			return identityNotFound(id)
@@ -101,7 +102,8 @@ func (s *Service) IssueToken(ctx context.Context, id herald.UserID, scopes []her
 // any of them is refused with token_revoked.
 func (s *Service) RevokeTokens(ctx context.Context, id herald.UserID) error {
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
+		b.add(herald.Signal{Kind: herald.SignalCredential, User: id, At: now})
 		if _, err := tx.GetIdentity(ctx, id); herald.IsNotFound(err) {
 			return identityNotFound(id)
 		} else if err != nil {

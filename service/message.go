@@ -55,7 +55,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 		Type: in.Type, SenderID: c.User, SenderDisplayName: in.SenderDisplayName, Content: in.Content,
 		Metadata: in.Metadata, ClientMessageID: in.ClientMessageID, BodyHash: hash(in),
 	}
-	err := s.store.Update(ctx, func(tx herald.Tx) error {
+	err := s.update(ctx, func(tx herald.Tx, b *batch) error {
 		if _, err := member(ctx, tx, c, id); err != nil {
 			return err
 		}
@@ -73,7 +73,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 				return internal("find message by client id", err)
 			}
 		}
-		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Seq: seq, Type: herald.EventMessageReceived, Actor: c.User, At: now}, &msg)
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Seq: seq, Type: herald.EventMessageReceived, Actor: c.User, At: now}, create: &msg})
 		return err
 	})
 	var replay errReplay
@@ -162,7 +162,7 @@ func (s *Service) EditMessage(ctx context.Context, c Caller, id herald.ThreadID,
 		return err
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		msg, err := s.own(ctx, tx, c, id, mid)
 		if err != nil {
 			return err
@@ -184,7 +184,7 @@ func (s *Service) EditMessage(ctx context.Context, c Caller, id herald.ThreadID,
 		if err := tx.UpdateMessage(ctx, msg); err != nil {
 			return internal("edit message", err)
 		}
-		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventMessageEdited, MessageID: mid, Actor: c.User, At: now}, nil)
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventMessageEdited, MessageID: mid, Actor: c.User, At: now}, about: &msg})
 		return err
 	})
 }
@@ -197,7 +197,7 @@ func (s *Service) DeleteMessage(ctx context.Context, c Caller, id herald.ThreadI
 		return err
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		msg, err := s.own(ctx, tx, c, id, mid)
 		if err != nil || msg.Deleted() {
 			return err
@@ -207,7 +207,7 @@ func (s *Service) DeleteMessage(ctx context.Context, c Caller, id herald.ThreadI
 		if err := tx.UpdateMessage(ctx, msg); err != nil {
 			return internal("delete message", err)
 		}
-		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventMessageDeleted, MessageID: mid, Actor: c.User, At: now}, nil)
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventMessageDeleted, MessageID: mid, Actor: c.User, At: now}, about: &msg})
 		return err
 	})
 }
@@ -246,7 +246,7 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mi
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "chatMessageId is required").WithTarget("chatMessageId")
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		m, err := member(ctx, tx, c, id)
 		if err != nil {
 			return err
@@ -261,7 +261,15 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mi
 		if err := m.visible(msg); err != nil {
 			return err
 		}
-		return tx.PutReadReceipt(ctx, herald.ReadReceipt{ThreadID: id, UserID: c.User, MessageID: mid, ReadAt: now})
+		if err := tx.PutReadReceipt(ctx, herald.ReadReceipt{ThreadID: id, UserID: c.User, MessageID: mid, ReadAt: now}); err != nil {
+			return internal("store read receipt", err)
+		}
+		to, err := s.participantsOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		b.add(herald.Signal{Kind: herald.SignalReceipt, ThreadID: id, Sender: c.User, MessageID: mid, Recipients: to, At: now})
+		return nil
 	})
 }
 
@@ -291,8 +299,15 @@ func (s *Service) Typing(ctx context.Context, c Caller, id herald.ThreadID, disp
 	if err := s.checkName("senderDisplayName", displayName); err != nil {
 		return err
 	}
-	_, err := member(ctx, s.store, c, id)
-	return err
+	if _, err := member(ctx, s.store, c, id); err != nil {
+		return err
+	}
+	to, err := s.participantsOf(ctx, s.store, id)
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, herald.Signal{Kind: herald.SignalTyping, ThreadID: id, Sender: c.User, DisplayName: displayName, Recipients: to, At: s.clock.Now()})
+	return nil
 }
 
 func (s *Service) checkContent(content string) error {

@@ -27,7 +27,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.Threa
 	}
 	now := s.clock.Now()
 	var refused []Refused
-	err := s.store.Update(ctx, func(tx herald.Tx) error {
+	err := s.update(ctx, func(tx herald.Tx, b *batch) error {
 		if _, err := member(ctx, tx, c, id); err != nil {
 			return err
 		}
@@ -39,8 +39,8 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.Threa
 		if len(admitted) == 0 {
 			return nil
 		}
-		seq, err := s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventParticipantsAdded, Actor: c.User, At: now, Users: users(admitted)},
-			&herald.Message{Type: herald.MessageParticipantAdded, Participants: users(admitted)})
+		seq, err := s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventParticipantsAdded, Actor: c.User, At: now, Users: users(admitted)},
+			create: &herald.Message{Type: herald.MessageParticipantAdded, Participants: users(admitted)}})
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, id herald.Thr
 		}
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		if _, err := member(ctx, tx, c, id); err != nil {
 			return err
 		}
@@ -73,8 +73,8 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, id herald.Thr
 		if err != nil {
 			return internal("get participant", err)
 		}
-		seq, err := s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventParticipantsRemoved, Actor: c.User, At: now, Users: []herald.UserID{user}},
-			&herald.Message{Type: herald.MessageParticipantRemoved, Participants: []herald.UserID{user}})
+		seq, err := s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventParticipantsRemoved, Actor: c.User, At: now, Users: []herald.UserID{user}},
+			create: &herald.Message{Type: herald.MessageParticipantRemoved, Participants: []herald.UserID{user}}})
 		if err != nil {
 			return err
 		}

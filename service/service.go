@@ -61,18 +61,20 @@ type Service struct {
 	ids    herald.IDs
 	limits Limits
 	writes *limiter
+	broker herald.Broker
 }
 
-// New returns a Service. Every dependency is required.
-func New(store herald.Store, tokens herald.Tokens, clock herald.Clock, ids herald.IDs, limits Limits) (*Service, error) {
-	if store == nil || tokens == nil || clock == nil || ids == nil {
-		return nil, errors.New("service.New: store, tokens, clock and ids are required")
+// New returns a Service. Every dependency is required; broker receives
+// the signal of every committed change.
+func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock herald.Clock, ids herald.IDs, limits Limits) (*Service, error) {
+	if store == nil || tokens == nil || broker == nil || clock == nil || ids == nil {
+		return nil, errors.New("service.New: store, tokens, broker, clock and ids are required")
 	}
 	if limits.MaxPageSize <= 0 || limits.DefaultPageSize <= 0 || limits.DefaultPageSize > limits.MaxPageSize {
 		return nil, fmt.Errorf("service.New: bad page sizes %d/%d", limits.DefaultPageSize, limits.MaxPageSize)
 	}
 	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
-		writes: newLimiter(limits.WriteRate, limits.WriteBurst)}, nil
+		writes: newLimiter(limits.WriteRate, limits.WriteBurst), broker: broker}, nil
 }
 
 // Limits returns the limits in force.

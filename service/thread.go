@@ -70,7 +70,7 @@ func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (her
 		CreatedBy: c.User, CreatedAt: now, UpdatedAt: now,
 	}
 	var refused []Refused
-	err := s.store.Update(ctx, func(tx herald.Tx) error {
+	err := s.update(ctx, func(tx herald.Tx, b *batch) error {
 		if err := tx.CreateThread(ctx, t, in.RequestID, reqHash); err != nil {
 			if herald.IsConflict(err) {
 				return herald.Errorf(herald.CodeConflict, herald.ReasonIdempotencyKeyReused, "a concurrent request used this repeatability-request-id")
@@ -83,8 +83,9 @@ func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (her
 			return err
 		}
 		refused = ref
-		seq, err := s.record(ctx, tx, herald.Event{ThreadID: t.ID, Type: herald.EventThreadCreated, Actor: c.User, At: now,
-			Users: users(admitted), Data: mustJSON(map[string]string{"topic": t.Topic})}, nil)
+		t.LastSeq = 1
+		seq, err := s.record(ctx, tx, b, change{event: herald.Event{ThreadID: t.ID, Type: herald.EventThreadCreated, Actor: c.User, At: now,
+			Users: users(admitted), Data: mustJSON(map[string]string{"topic": t.Topic})}, thread: &t})
 		if err != nil {
 			return err
 		}
@@ -156,7 +157,7 @@ func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID
 		return err
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		m, err := member(ctx, tx, c, id)
 		if err != nil {
 			return err
@@ -180,8 +181,9 @@ func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID
 		if err := tx.UpdateThread(ctx, t); err != nil {
 			return internal("update thread", err)
 		}
-		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventThreadPropertiesUpdated, Actor: c.User, At: now,
-			Data: mustJSON(map[string]any{"topic": t.Topic, "metadata": t.Metadata})}, msg)
+		t.LastSeq++
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventThreadPropertiesUpdated, Actor: c.User, At: now,
+			Data: mustJSON(map[string]any{"topic": t.Topic, "metadata": t.Metadata})}, create: msg, thread: &t})
 		return err
 	})
 }
@@ -196,7 +198,7 @@ func (s *Service) DeleteThread(ctx context.Context, c Caller, id herald.ThreadID
 		return err
 	}
 	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx herald.Tx) error {
+	return s.update(ctx, func(tx herald.Tx, b *batch) error {
 		m, err := member(ctx, tx, c, id)
 		if err != nil {
 			return err
@@ -206,28 +208,37 @@ func (s *Service) DeleteThread(ctx context.Context, c Caller, id herald.ThreadID
 		if err := tx.UpdateThread(ctx, t); err != nil {
 			return internal("delete thread", err)
 		}
-		_, err = s.record(ctx, tx, herald.Event{ThreadID: id, Type: herald.EventThreadDeleted, Actor: c.User, At: now}, nil)
+		t.LastSeq++
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventThreadDeleted, Actor: c.User, At: now}, thread: &t})
 		return err
 	})
 }
 
-// record allocates the next Seq (unless e.Seq was allocated already),
-// appends the event and, if msg is not nil, stores the system or user
-// message under the same Seq.
-func (s *Service) record(ctx context.Context, tx herald.Tx, e herald.Event, msg *herald.Message) (herald.Seq, error) {
+// change is one sequenced change to a thread.
+type change struct {
+	event  herald.Event
+	create *herald.Message // a message to store under the event's Seq
+	about  *herald.Message // the message an edit or deletion concerns
+	thread *herald.Thread  // the thread after a thread event
+}
+
+// record allocates the next Seq (unless c.event.Seq was allocated
+// already), appends the event, stores c.create under the same Seq, and
+// queues the signal that b publishes after the commit.
+func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) (herald.Seq, error) {
+	e := c.event
 	if e.Seq == 0 {
-		seq, err := tx.NextSeq(ctx, e.ThreadID, e.At, msg != nil)
+		seq, err := tx.NextSeq(ctx, e.ThreadID, e.At, c.create != nil)
 		if err != nil {
 			return 0, internal("allocate seq", err)
 		}
 		e.Seq = seq
 	}
-	seq := e.Seq
-	if msg != nil {
+	if msg := c.create; msg != nil {
 		if msg.ID == "" {
 			msg.ID = herald.MessageID(s.ids.New(herald.PrefixMessage))
 		}
-		msg.ThreadID, msg.Seq, msg.CreatedAt, msg.Version = e.ThreadID, seq, e.At, 1
+		msg.ThreadID, msg.Seq, msg.CreatedAt, msg.Version = e.ThreadID, e.Seq, e.At, 1
 		if msg.SenderID == "" {
 			msg.SenderID = e.Actor
 		}
@@ -239,7 +250,51 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, e herald.Event, msg 
 	if err := tx.AppendEvent(ctx, e); err != nil {
 		return 0, internal("append event", err)
 	}
-	return seq, nil
+	subject := c.create
+	if subject == nil {
+		subject = c.about
+	}
+	to, err := recipients(ctx, tx, e, subject)
+	if err != nil {
+		return 0, err
+	}
+	b.add(herald.Signal{Kind: herald.SignalEvent, ThreadID: e.ThreadID, Seq: e.Seq, Event: &e, Message: copyMessage(subject),
+		Thread: c.thread, Recipients: to, At: e.At})
+	return e.Seq, nil
+}
+
+// recipients returns who receives event e: the current participants and
+// the users e adds or removes, less those who may not see msg (a message
+// created before their shareHistoryTime).
+func recipients(ctx context.Context, tx herald.Tx, e herald.Event, msg *herald.Message) ([]herald.UserID, error) {
+	ps, err := tx.ListParticipants(ctx, e.ThreadID, herald.Page{})
+	if err != nil {
+		return nil, internal("list recipients", err)
+	}
+	seen := make(map[herald.UserID]bool, len(ps)+len(e.Users))
+	out := make([]herald.UserID, 0, len(ps)+len(e.Users))
+	for _, p := range ps {
+		if msg != nil && !p.ShareHistoryTime.IsZero() && msg.CreatedAt.Before(p.ShareHistoryTime) {
+			continue
+		}
+		seen[p.UserID] = true
+		out = append(out, p.UserID)
+	}
+	for _, u := range e.Users {
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func copyMessage(m *herald.Message) *herald.Message {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	return &c
 }
 
 func (s *Service) checkTopic(topic string, required bool) error {
