@@ -17,6 +17,8 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/hub"
+	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -52,7 +54,13 @@ type env struct {
 	Key    ed25519.PrivateKey
 	Limits service.Limits
 	api    *httpapi.Server
+	Hub    *hub.Hub
 }
+
+// hubConfig makes the real-time layer fast to observe: short heartbeats
+// and ticks, a quick ledger flush.
+var hubConfig = hub.Config{Heartbeat: 200 * time.Millisecond, Timeout: 2 * time.Second, Tick: 20 * time.Millisecond,
+	Recheck: time.Second, FlushEvery: 50 * time.Millisecond, QueueSize: 1024}
 
 // start runs a server on 127.0.0.1:0 backed by SQLite in t.TempDir().
 func start(t *testing.T, edit ...func(*service.Limits)) *env {
@@ -72,21 +80,27 @@ func start(t *testing.T, edit ...func(*service.Limits)) *env {
 		f(&limits)
 	}
 	ids := herald.RandomIDs{}
-	svc, err := service.New(store, token.New(key, "", "", clk), clk, ids, limits)
+	broker := inmem.New()
+	svc, err := service.New(store, token.New(key, "", "", clk), broker, clk, ids, limits)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, store, clk, ids, httpapi.Config{AdminKey: adminKey})
+	h, err := hub.New(svc, store, broker, clk, ids, hubConfig, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(svc, store, clk, ids, httpapi.Config{AdminKey: adminKey, Hub: h, AllowedOrigins: []string{"https://app.example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {
+		h.Close()
 		srv.Close()
 		api.Close()
 		store.Close()
 	})
-	return &env{t: t, URL: srv.URL, Clock: clk, Store: store, Key: key, Limits: limits, api: api}
+	return &env{t: t, URL: srv.URL, Clock: clk, Store: store, Key: key, Limits: limits, api: api, Hub: h}
 }
 
 // flush waits until the request log has been written, by closing the API.

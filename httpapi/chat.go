@@ -36,7 +36,7 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 		rec.ThreadID = t.ID
 	}
 	w.Header().Set("Location", "/chat/threads/"+url.PathEscape(string(t.ID)))
-	writeJSON(w, http.StatusCreated, wire.CreateThreadResponse{ChatThread: threadProps(t), InvalidParticipants: invalid(refused)})
+	writeJSON(w, http.StatusCreated, wire.CreateThreadResponse{ChatThread: wire.FromThread(t), InvalidParticipants: invalid(refused)})
 	return nil
 }
 
@@ -56,7 +56,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := wire.ThreadList{Value: make([]wire.ChatThreadItem, len(ts))}
 	for i, t := range ts {
-		item := wire.ChatThreadItem{ID: string(t.ID), Topic: t.Topic, DeletedOn: opt(t.DeletedAt), LastMessageReceivedOn: opt(t.LastMessageAt)}
+		item := wire.ChatThreadItem{ID: string(t.ID), Topic: t.Topic, DeletedOn: wire.Opt(t.DeletedAt), LastMessageReceivedOn: wire.Opt(t.LastMessageAt)}
 		out.Value[i] = item
 	}
 	if f.Limit == 0 {
@@ -78,7 +78,7 @@ func (s *Server) getThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, threadProps(t))
+	writeJSON(w, http.StatusOK, wire.FromThread(t))
 	return nil
 }
 
@@ -127,7 +127,7 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error 
 	out := wire.ParticipantList{Value: make([]wire.ChatParticipant, len(ps))}
 	for i, p := range ps {
 		out.Value[i] = wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(string(p.UserID)), DisplayName: p.DisplayName,
-			ShareHistoryTime: opt(p.ShareHistoryTime), Metadata: p.Metadata}
+			ShareHistoryTime: wire.Opt(p.ShareHistoryTime), Metadata: p.Metadata}
 	}
 	if p.Limit == 0 {
 		p.Limit = s.svc.Limits().DefaultPageSize
@@ -222,12 +222,6 @@ func invalid(refused []service.Refused) []wire.InvalidParticipant {
 		out = append(out, wire.InvalidParticipant{Code: string(r.Err.Code), Message: r.Err.Message, Reason: string(r.Err.Reason), Target: string(r.User)})
 	}
 	return out
-}
-
-func threadProps(t herald.Thread) wire.ChatThreadProperties {
-	return wire.ChatThreadProperties{ID: string(t.ID), Topic: t.Topic, CreatedOn: t.CreatedAt,
-		CreatedByCommunicationIdentifier: wire.Identifier(string(t.CreatedBy)), DeletedOn: opt(t.DeletedAt),
-		Metadata: t.Metadata, SequenceID: strconv.FormatInt(int64(t.LastSeq), 10)}
 }
 
 // query reads query parameters, keeping the first error.

@@ -40,7 +40,7 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, wire.Identity{ID: string(ident.ID), CreatedOn: ident.CreatedAt,
-		DeletedOn: opt(ident.DeletedAt), LastTokenIssuedAt: opt(ident.LastTokenIssuedAt)})
+		DeletedOn: wire.Opt(ident.DeletedAt), LastTokenIssuedAt: wire.Opt(ident.LastTokenIssuedAt)})
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	out := wire.TokenList{Value: make([]wire.TokenInfo, len(toks))}
 	for i, t := range toks {
 		out.Value[i] = wire.TokenInfo{ID: string(t.ID), Scopes: strs(t.Scopes), IssuedOn: t.IssuedAt,
-			ExpiresOn: t.ExpiresAt, RevokedOn: opt(t.RevokedAt)}
+			ExpiresOn: t.ExpiresAt, RevokedOn: wire.Opt(t.RevokedAt)}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -129,12 +129,4 @@ func minutes(m *int) time.Duration {
 		return -1
 	}
 	return time.Duration(*m) * time.Minute
-}
-
-// opt returns nil for the zero time.
-func opt(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }

@@ -59,7 +59,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := wire.MessageList{Value: make([]wire.ChatMessage, len(msgs))}
 	for i, m := range msgs {
-		out.Value[i] = message(m)
+		out.Value[i] = wire.FromMessage(m)
 	}
 	limit := mq.Limit
 	if limit == 0 {
@@ -86,7 +86,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, message(m))
+	writeJSON(w, http.StatusOK, wire.FromMessage(m))
 	return nil
 }
 
@@ -183,28 +183,3 @@ func (s *Server) sendTyping(w http.ResponseWriter, r *http.Request) error {
 }
 
 func seq(s herald.Seq) string { return strconv.FormatInt(int64(s), 10) }
-
-// message converts a stored message to its wire form. Deleted messages keep
-// their id, type, sequence and times; their content is gone.
-func message(m herald.Message) wire.ChatMessage {
-	out := wire.ChatMessage{ID: string(m.ID), Type: string(m.Type), SequenceID: seq(m.Seq), Version: strconv.FormatInt(m.Version, 10),
-		SenderDisplayName: m.SenderDisplayName, CreatedOn: m.CreatedAt, DeletedOn: opt(m.DeletedAt), EditedOn: opt(m.EditedAt), Metadata: m.Metadata}
-	sender := wire.Identifier(string(m.SenderID))
-	switch {
-	case m.Deleted():
-	case m.Type == herald.MessageTopicUpdated:
-		out.Content = &wire.MessageContent{Topic: m.Topic, InitiatorCommunicationIdentifier: &sender}
-	case m.Type == herald.MessageParticipantAdded || m.Type == herald.MessageParticipantRemoved:
-		c := &wire.MessageContent{InitiatorCommunicationIdentifier: &sender}
-		for _, u := range m.Participants {
-			c.Participants = append(c.Participants, wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(string(u))})
-		}
-		out.Content = c
-	default:
-		out.Content = &wire.MessageContent{Message: m.Content}
-	}
-	if !m.Type.System() {
-		out.SenderCommunicationIdentifier = &sender
-	}
-	return out
-}

@@ -29,4 +29,6 @@ func (s *Server) routes() {
 	s.route("POST /chat/threads/{threadId}/readReceipts", "SendChatReadReceipt", s.sendReadReceipt)
 	s.route("GET /chat/threads/{threadId}/readReceipts", "ListChatReadReceipts", s.listReadReceipts)
 	s.route("POST /chat/threads/{threadId}/typing", "SendTypingNotification", s.sendTyping)
+
+	s.realtimeRoutes()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/wire"
 )
@@ -26,6 +27,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives errors; nil discards.
 	Logger *slog.Logger
+	// Hub, if set, serves the real-time endpoints.
+	Hub *hub.Hub
+	// AllowedOrigins may open real-time connections from a browser
+	// (exact scheme://host[:port]); same-origin pages always may.
+	AllowedOrigins []string
 }
 
 // Server serves the REST API.
@@ -38,6 +44,8 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	reqlog  chan herald.Request
+	tickets tickets
+	polls   sync.Map // herald.ConnectionID → *pollSession
 	done    chan struct{}
 	closing sync.Once
 }
@@ -55,7 +63,8 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
-		mux: http.NewServeMux(), reqlog: make(chan herald.Request, 4096), done: make(chan struct{})}
+		mux: http.NewServeMux(), reqlog: make(chan herald.Request, 4096), done: make(chan struct{}),
+		tickets: tickets{m: map[string]ticket{}}}
 	s.routes()
 	go s.writeRequests()
 	return s, nil
@@ -103,6 +112,10 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController and the WebSocket upgrade reach the
+// underlying writer (Flush, Hijack, deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -126,7 +139,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mux.ServeHTTP(sw, r)
 	}
-	rec.Status = sw.status
+	if sw.status != 0 || rec.Status == 0 {
+		rec.Status = sw.status // a hijacked WebSocket keeps the 101 its handler set
+	}
 	rec.Duration = time.Since(start)
 	select {
 	case s.reqlog <- *rec:

@@ -18,6 +18,8 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/hub"
+	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -26,18 +28,21 @@ import (
 // ServeCmd starts the server. With no flags it runs on the embedded
 // default: SQLite in ./herald-data, listening on 127.0.0.1:8080.
 type ServeCmd struct {
-	Addr             string  `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
-	Data             string  `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (database, signing key, admin key)."`
-	Issuer           string  `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
-	Audience         string  `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
-	MaxParticipants  int     `default:"250" env:"HERALD_MAX_PARTICIPANTS" help:"Participants per thread."`
-	MaxAddBatch      int     `default:"200" env:"HERALD_MAX_ADD_BATCH" help:"Participants per create or add request."`
-	MaxContentBytes  int     `default:"28672" env:"HERALD_MAX_CONTENT_BYTES" help:"Message content size limit."`
-	MaxMetadataBytes int     `default:"1024" env:"HERALD_MAX_METADATA_BYTES" help:"Metadata size limit (as JSON)."`
-	MaxPageSize      int     `default:"200" env:"HERALD_MAX_PAGE_SIZE" help:"Largest page a list returns."`
-	MaxBodyBytes     int64   `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
-	WriteRate        float64 `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
-	WriteBurst       int     `default:"200" env:"HERALD_WRITE_BURST" help:"Writes a user may make at once before the rate applies."`
+	Addr             string        `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
+	Data             string        `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (database, signing key, admin key)."`
+	Issuer           string        `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
+	Audience         string        `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
+	MaxParticipants  int           `default:"250" env:"HERALD_MAX_PARTICIPANTS" help:"Participants per thread."`
+	MaxAddBatch      int           `default:"200" env:"HERALD_MAX_ADD_BATCH" help:"Participants per create or add request."`
+	MaxContentBytes  int           `default:"28672" env:"HERALD_MAX_CONTENT_BYTES" help:"Message content size limit."`
+	MaxMetadataBytes int           `default:"1024" env:"HERALD_MAX_METADATA_BYTES" help:"Metadata size limit (as JSON)."`
+	MaxPageSize      int           `default:"200" env:"HERALD_MAX_PAGE_SIZE" help:"Largest page a list returns."`
+	MaxBodyBytes     int64         `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
+	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port]) allowed to open real-time connections, besides the server's own."`
+	Heartbeat        time.Duration `default:"25s" env:"HERALD_HEARTBEAT" help:"Real-time ping interval; a peer silent for twice this plus 5s is closed."`
+	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
+	WriteRate        float64       `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
+	WriteBurst       int           `default:"200" env:"HERALD_WRITE_BURST" help:"Writes a user may make at once before the rate applies."`
 }
 
 // Run starts the server and blocks until SIGINT or SIGTERM.
@@ -95,13 +100,22 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	if limits.DefaultPageSize > limits.MaxPageSize {
 		limits.DefaultPageSize = limits.MaxPageSize
 	}
-	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), clock, ids, limits)
+	broker := inmem.New()
+	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), broker, clock, ids, limits)
 	if err != nil {
 		store.Close()
 		return nil, nil, err
 	}
-	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log})
+	node, _ := os.Hostname()
+	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: node}, log)
 	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+		Hub: h, AllowedOrigins: c.AllowedOrigins})
+	if err != nil {
+		h.Close()
 		store.Close()
 		return nil, nil, err
 	}
@@ -116,7 +130,7 @@ Use the admin key for identity commands, for example:
 	} else if adminPath != "" {
 		fmt.Fprintf(os.Stderr, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", adminPath, adminPath)
 	}
-	return api, func() { api.Close(); store.Close() }, nil
+	return api, func() { h.Close(); api.Close(); broker.Close(); store.Close() }, nil
 }
 
 // adminKey returns the admin key from the environment or flag if set, or

@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/hub"
+	"github.com/herald-chat/herald/wire"
+)
+
+// Real-time defaults.
+const (
+	authTimeout = 10 * time.Second // a WebSocket must send hello within it
+	ticketTTL   = 60 * time.Second
+	pollWait    = 25 * time.Second
+)
+
+// HeaderConnectionKey authorizes frames POSTed for an SSE or long-polling
+// connection.
+const HeaderConnectionKey = "X-Herald-Connection-Key"
+
+func (s *Server) realtimeRoutes() {
+	if s.cfg.Hub == nil {
+		return
+	}
+	s.route("POST /realtime/tickets", "CreateRealtimeTicket", s.createTicket)
+	s.route("GET /realtime/ws", "ConnectWebSocket", s.realtimeWS)
+	s.route("GET /realtime/sse", "ConnectSSE", s.realtimeSSE)
+	s.route("POST /realtime/sse", "ConnectSSE", s.realtimeSSE)
+	s.route("POST /realtime/longpoll", "ConnectLongPoll", s.longPollOpen)
+	s.route("GET /realtime/longpoll/{connectionId}", "LongPoll", s.longPoll)
+	s.route("POST /realtime/connections/{connectionId}/frames", "SendRealtimeFrame", s.postFrame)
+}
+
+// tickets are short-lived, single-use credentials for browsers, kept on
+// this node.
+type tickets struct {
+	mu sync.Mutex // guards m
+	m  map[string]ticket
+}
+
+type ticket struct {
+	bearer  string
+	expires time.Time
+}
+
+func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	var raw [24]byte
+	rand.Read(raw[:])
+	id := "tk_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	exp := s.clock.Now().Add(ticketTTL)
+	if c.Token.ExpiresAt.Before(exp) {
+		exp = c.Token.ExpiresAt
+	}
+	now := s.clock.Now()
+	s.tickets.mu.Lock()
+	for k, t := range s.tickets.m { // drop expired ones as we go
+		if now.After(t.expires) {
+			delete(s.tickets.m, k)
+		}
+	}
+	s.tickets.m[id] = ticket{bearer: bearer(r), expires: exp}
+	s.tickets.mu.Unlock()
+	writeJSON(w, http.StatusCreated, wire.Ticket{Ticket: id, ExpiresOn: exp})
+	return nil
+}
+
+// realtimeAuth authenticates a real-time request by ticket or bearer token
+// and checks its Origin; refusals are logged in the connection log.
+func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, error) {
+	if !s.originAllowed(r) {
+		s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ReasonOriginNotAllowed)
+		return herald.Token{}, herald.Errorf(herald.CodeForbidden, herald.ReasonOriginNotAllowed,
+			"the Origin %q is not allowed to open real-time connections; add it with --allowed-origins", meta.Origin)
+	}
+	cred := bearer(r)
+	if tk := r.URL.Query().Get("ticket"); tk != "" {
+		s.tickets.mu.Lock()
+		t, ok := s.tickets.m[tk]
+		delete(s.tickets.m, tk) // single use
+		s.tickets.mu.Unlock()
+		if !ok || s.clock.Now().After(t.expires) {
+			s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ReasonTicketInvalid)
+			return herald.Token{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTicketInvalid,
+				"the ticket is unknown, used or expired; get a new one from POST /realtime/tickets")
+		}
+		cred = t.bearer
+	}
+	tok, err := s.svc.Verify(r.Context(), cred)
+	if err != nil {
+		s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ErrorReason(err))
+		return tok, err
+	}
+	if rec := recordOf(r); rec != nil {
+		rec.Caller, rec.TokenID = tok.UserID, tok.ID
+	}
+	return tok, nil
+}
+
+// originAllowed accepts requests without Origin (not a browser), same-origin
+// requests, and the configured origins, compared exactly.
+func (s *Server) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, a := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(a, "/"), o) {
+			return true
+		}
+	}
+	return false
+}
+
+func metaOf(r *http.Request, transport string) hub.Meta {
+	return hub.Meta{Transport: transport, Remote: r.RemoteAddr, Origin: r.Header.Get("Origin"), UserAgent: r.UserAgent()}
+}
+
+// postFrame takes a client frame for an SSE or long-polling connection.
+func (s *Server) postFrame(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.connOf(r)
+	if err != nil {
+		return err
+	}
+	var f wire.ClientFrame
+	if err := s.decodeFrame(w, r, &f); err != nil {
+		return err
+	}
+	if err := c.Receive(r.Context(), f); err != nil {
+		c.Close(wire.CloseProtocolError, string(herald.ReasonProtocolError), "server")
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonProtocolError, "%v; the connection is closed", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// connOf finds this node's connection named in the path, authorized by its
+// key. A wrong key looks like a missing connection.
+func (s *Server) connOf(r *http.Request) (*hub.Conn, error) {
+	id := herald.ConnectionID(r.PathValue("connectionId"))
+	c, ok := s.cfg.Hub.Conn(id)
+	if !ok || subtle.ConstantTimeCompare([]byte(r.Header.Get(HeaderConnectionKey)), []byte(c.Key())) != 1 {
+		return nil, herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound,
+			"no open connection %s with that key on this server; open a new one", id).WithTarget(string(id))
+	}
+	if rec := recordOf(r); rec != nil {
+		rec.Caller = c.User()
+	}
+	return c, nil
+}
+
+// decodeFrame reads one client frame from a request body.
+func (s *Server) decodeFrame(w http.ResponseWriter, r *http.Request, f *wire.ClientFrame) error {
+	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxFrameBytes)
+	return s.decode(w, r, f, false)
+}
+
+// helloOf reads the hello of an SSE or long-polling open: the body of a
+// POST, or the base64url hello parameter of a GET (EventSource).
+func (s *Server) helloOf(w http.ResponseWriter, r *http.Request) (wire.ClientFrame, error) {
+	var f wire.ClientFrame
+	if r.Method == http.MethodPost {
+		if err := s.decodeFrame(w, r, &f); err != nil {
+			return f, err
+		}
+	} else if h := r.URL.Query().Get("hello"); h != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(h, "="))
+		if err != nil || len(raw) > wire.MaxFrameBytes {
+			return f, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "hello must be a base64url-encoded JSON hello frame").WithTarget("hello")
+		}
+		if err := wire.Decode(raw, &f); err != nil {
+			return f, err
+		}
+	} else {
+		f = wire.ClientFrame{Type: wire.FrameHello, Version: wire.ProtocolVersion}
+	}
+	if f.Type != wire.FrameHello {
+		return f, herald.Errorf(herald.CodeInvalid, herald.ReasonProtocolError, "the first frame must be hello, not %q", f.Type)
+	}
+	return f, nil
+}
+
+func unsupported(err error) error {
+	return herald.Errorf(herald.CodeInvalid, herald.ReasonUnsupportedVersion, "this server speaks protocol version %d", wire.ProtocolVersion)
+}
+
+// detached returns a context for work that outlives the request's
+// cancellation but not the server.
+func detached(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }

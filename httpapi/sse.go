@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/hub"
+	"github.com/herald-chat/herald/wire"
+)
+
+// realtimeSSE opens a Server-Sent Events connection: the response streams
+// frames; the client's frames come by POST to the frames endpoint.
+func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
+	meta := metaOf(r, wire.TransportSSE)
+	tok, err := s.realtimeAuth(r, meta)
+	if err != nil {
+		return err
+	}
+	hello, err := s.helloOf(w, r)
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	t := &sseTransport{w: w, rc: rc}
+	conn, err := s.cfg.Hub.Open(r.Context(), tok, t, meta, hello)
+	if errors.Is(err, hub.ErrUnsupportedVersion) {
+		return unsupported(err)
+	}
+	if err != nil {
+		return err
+	}
+	select {
+	case <-conn.Done():
+	case <-r.Context().Done():
+		conn.Close(1006, string(herald.ReasonConnectionLost), "client")
+	}
+	t.finish()
+	return nil
+}
+
+// sseTransport writes frames as `data:` lines. Its mutex keeps writes
+// from racing the handler's return.
+type sseTransport struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	mu      sync.Mutex // guards closed and the writer
+	started bool
+	closed  bool
+}
+
+func (t *sseTransport) Write(ctx context.Context, frames [][]byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return errors.New("sse: closed")
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		t.rc.SetWriteDeadline(dl)
+	}
+	var buf bytes.Buffer
+	for _, f := range frames {
+		buf.WriteString("data: ")
+		buf.Write(f)
+		buf.WriteString("\n\n")
+	}
+	if !t.started {
+		t.started = true
+		t.w.WriteHeader(http.StatusOK)
+	}
+	if _, err := t.w.Write(buf.Bytes()); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || time.Now().After(deadline(ctx)) {
+			return hub.ErrSlowConsumer
+		}
+		return err
+	}
+	return t.rc.Flush()
+}
+
+// Close sends a close frame and ends the stream.
+func (t *sseTransport) Close(code int, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	t.rc.SetWriteDeadline(time.Now().Add(time.Second))
+	if !t.started {
+		t.started = true
+		t.w.WriteHeader(http.StatusOK)
+	}
+	t.w.Write([]byte("data: " + string(closeFrame(code, reason)) + "\n\n"))
+	t.rc.Flush()
+	t.closed = true
+}
+
+// finish stops all writes before the handler returns.
+func (t *sseTransport) finish() {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
+}
+
+func deadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(time.Hour)
+}
+
+func closeFrame(code int, reason string) []byte {
+	b, _ := json.Marshal(wire.ServerFrame{Type: wire.FrameClose, Code: code, Reason: reason})
+	return b
+}

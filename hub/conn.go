@@ -1,0 +1,167 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
+)
+
+// Transport is one connection's way to the client. The hub calls Write
+// from the connection's single writer only.
+type Transport interface {
+	// Write sends encoded frames in order, or fails (the client is gone or
+	// not reading; ctx carries the write timeout).
+	Write(ctx context.Context, frames [][]byte) error
+	// Close ends the transport with a close code and reason.
+	Close(code int, reason string)
+}
+
+// item is one queued signal; frame is its encoding, shared by every
+// recipient.
+type item struct {
+	sig   herald.Signal
+	frame []byte
+}
+
+// ErrUnsupportedVersion is returned by Open for a hello of another protocol
+// version; the transport closes with CloseUnsupportedVersion.
+var ErrUnsupportedVersion = errors.New("hub: unsupported protocol version")
+
+// Conn is one open connection: a user, a transport, a single writer.
+type Conn struct {
+	hub       *Hub
+	id        herald.ConnectionID
+	key       string
+	user      herald.UserID
+	transport string
+	t         Transport
+	hello     wire.ClientFrame
+	row       herald.Connection
+
+	queue   chan *item
+	ctl     chan func() // work for the writer: control frames, acks, refreshes
+	recheck chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	heard   atomic.Int64 // unix nanoseconds (real time) of the last frame from the client
+	misses  atomic.Int64 // pings sent with nothing heard since
+
+	mu  sync.Mutex // guards tok
+	tok herald.Token
+
+	// Owned by the writer goroutine.
+	cursor  map[herald.ThreadID]herald.Seq
+	ended   map[herald.ThreadID]bool
+	runs    map[herald.ThreadID]*herald.Delivery
+	dirty   map[herald.ThreadID]bool
+	warned  bool
+	batch   [][]byte
+	pending []herald.Signal // sequenced signals in batch, recorded after the write
+}
+
+// Open registers a connection for an authenticated user and starts its
+// writer, which sends welcome, replays what hello's cursor lacks, and then
+// continues live. The connection is logged as opened.
+func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta, hello wire.ClientFrame) (*Conn, error) {
+	if hello.Version != wire.ProtocolVersion {
+		h.Refuse(ctx, meta, tok.UserID, herald.ReasonUnsupportedVersion)
+		return nil, ErrUnsupportedVersion
+	}
+	var key [16]byte
+	rand.Read(key[:])
+	c := &Conn{
+		hub: h, id: herald.ConnectionID(h.ids.New(herald.PrefixConnection)), key: base64.RawURLEncoding.EncodeToString(key[:]),
+		user: tok.UserID, transport: meta.Transport, t: t, hello: hello, tok: tok,
+		queue: make(chan *item, h.cfg.QueueSize), ctl: make(chan func(), 64), recheck: make(chan struct{}, 1), done: make(chan struct{}),
+		cursor: map[herald.ThreadID]herald.Seq{}, ended: map[herald.ThreadID]bool{},
+		runs: map[herald.ThreadID]*herald.Delivery{}, dirty: map[herald.ThreadID]bool{},
+	}
+	c.heard.Store(time.Now().UnixNano())
+	handles := make([]herald.EventType, len(hello.Handles))
+	for i, e := range hello.Handles {
+		handles[i] = herald.EventType(e)
+	}
+	c.row = herald.Connection{ID: c.id, UserID: c.user, TokenID: tok.ID, Transport: meta.Transport, Remote: meta.Remote,
+		Origin: meta.Origin, UserAgent: meta.UserAgent, OpenedAt: h.clock.Now(), Handles: handles, Node: h.cfg.Node}
+	if err := h.ledger.CreateConnection(context.WithoutCancel(ctx), c.row); err != nil {
+		h.log.Error("connection log", "err", err)
+	}
+	h.register(c) // before reading positions: live signals queue up and are de-duplicated by Seq
+	h.wg.Add(1)
+	go c.run()
+	return c, nil
+}
+
+// ID returns the connection id.
+func (c *Conn) ID() herald.ConnectionID { return c.id }
+
+// Key returns the secret that authorizes frames POSTed for this
+// connection (SSE and long-polling).
+func (c *Conn) Key() string { return c.key }
+
+// User returns the connection's user.
+func (c *Conn) User() herald.UserID { return c.user }
+
+// Done is closed when the connection ends.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Close ends the connection once, with a close code, a reason and who
+// closed it ("server" or "client"), and logs it.
+func (c *Conn) Close(code int, reason, by string) {
+	c.once.Do(func() {
+		close(c.done)
+		if by == "server" {
+			c.t.Close(code, reason)
+		}
+		c.hub.unregister(c)
+		c.row.ClosedAt, c.row.CloseCode, c.row.CloseReason, c.row.ClosedBy = c.hub.clock.Now(), code, herald.Reason(reason), by
+		c.row.HeartbeatMisses = int(c.misses.Load())
+		if err := c.hub.ledger.UpdateConnection(context.Background(), c.row); err != nil {
+			c.hub.log.Error("connection log", "conn", c.id, "err", err)
+		}
+	})
+}
+
+// Heard records that the client is alive (any frame, or a poll).
+func (c *Conn) Heard() { c.heard.Store(time.Now().UnixNano()) }
+
+// enqueue hands a signal to the writer without blocking; a full queue
+// means the client does not keep up.
+func (c *Conn) enqueue(it *item) {
+	select {
+	case c.queue <- it:
+	case <-c.done:
+	default:
+		go c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
+	}
+}
+
+// control runs fn on the writer, dropping it if the writer is saturated
+// with control work (pongs and errors are then lost, never events).
+func (c *Conn) control(fn func()) {
+	select {
+	case c.ctl <- fn:
+	case <-c.done:
+	default:
+	}
+}
+
+func (c *Conn) recheckNow() {
+	select {
+	case c.recheck <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Conn) token() herald.Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tok
+}

@@ -1,0 +1,214 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
+)
+
+// Rules is what the hub asks the service: authentication, positions and
+// history as a user may see them. *service.Service implements it.
+type Rules interface {
+	Verify(ctx context.Context, bearer string) (herald.Token, error)
+	Recheck(ctx context.Context, tok herald.Token) error
+	Positions(ctx context.Context, user herald.UserID) ([]herald.Position, error)
+	Replay(ctx context.Context, user herald.UserID, thread herald.ThreadID, after herald.Seq, limit int) (herald.Catchup, error)
+}
+
+// Config tunes the hub. Zero values take the defaults.
+type Config struct {
+	Heartbeat    time.Duration // ping interval (default 25 s)
+	Timeout      time.Duration // silence before heartbeat_timeout (default 2×Heartbeat+5 s)
+	TokenWarning time.Duration // tokenExpiring this long before exp (default 5 min, at most half the lifetime)
+	Recheck      time.Duration // re-validate each connection's token this often (default 60 s)
+	Tick         time.Duration // how often a connection checks its clocks (default 1 s)
+	QueueSize    int           // per-connection queue (default 1024 signals)
+	WriteTimeout time.Duration // one write (default 10 s)
+	ReplayPage   int           // events per replay query (default 500)
+	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
+	Node         string        // this node's name in the connection log
+}
+
+func (c *Config) defaults() {
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 25 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2*c.Heartbeat + 5*time.Second
+	}
+	if c.TokenWarning <= 0 {
+		c.TokenWarning = 5 * time.Minute
+	}
+	if c.Recheck <= 0 {
+		c.Recheck = 60 * time.Second
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+	if c.Tick > c.Heartbeat {
+		c.Tick = c.Heartbeat
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 1024
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.ReplayPage <= 0 {
+		c.ReplayPage = 500
+	}
+	if c.FlushEvery <= 0 {
+		c.FlushEvery = 500 * time.Millisecond
+	}
+}
+
+// Hub is one node's registry of connections.
+type Hub struct {
+	rules  Rules
+	ledger herald.Ledger
+	clock  herald.Clock
+	ids    herald.IDs
+	cfg    Config
+	log    *slog.Logger
+	rec    *recorder
+	unsub  func()
+
+	mu    sync.RWMutex // guards users and conns
+	users map[herald.UserID]map[*Conn]struct{}
+	conns map[herald.ConnectionID]*Conn
+	wg    sync.WaitGroup
+}
+
+// New returns a Hub subscribed to broker.
+func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.Clock, ids herald.IDs, cfg Config, log *slog.Logger) (*Hub, error) {
+	if rules == nil || ledger == nil || broker == nil || clock == nil || ids == nil {
+		return nil, errors.New("hub.New: rules, ledger, broker, clock and ids are required")
+	}
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log,
+		users: map[herald.UserID]map[*Conn]struct{}{}, conns: map[herald.ConnectionID]*Conn{}}
+	h.rec = newRecorder(ledger, clock, cfg.FlushEvery, log)
+	unsub, err := broker.Subscribe(h.dispatch)
+	if err != nil {
+		h.rec.close()
+		return nil, err
+	}
+	h.unsub = unsub
+	return h, nil
+}
+
+// Config returns the configuration in force.
+func (h *Hub) Config() Config { return h.cfg }
+
+// Close closes every connection with going_away and flushes the ledger.
+func (h *Hub) Close() {
+	h.unsub()
+	h.mu.RLock()
+	all := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range all {
+		c.Close(wire.CloseGoingAway, "going_away", "server")
+	}
+	h.wg.Wait()
+	h.rec.close()
+}
+
+// Conn returns an open connection of this node by id.
+func (h *Hub) Conn(id herald.ConnectionID) (*Conn, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c, ok := h.conns[id]
+	return c, ok
+}
+
+// Count returns the number of open connections.
+func (h *Hub) Count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}
+
+// dispatch is the broker subscriber: it only enqueues, never blocks.
+func (h *Hub) dispatch(s herald.Signal) {
+	if s.Kind == herald.SignalCredential {
+		h.forUser(s.User, func(c *Conn) { c.recheckNow() })
+		return
+	}
+	it := &item{sig: s}
+	if s.Kind == herald.SignalEvent || s.Kind == herald.SignalTyping || s.Kind == herald.SignalReceipt {
+		frame, err := signalFrame(s)
+		if err != nil {
+			h.log.Error("encode signal", "thread", s.ThreadID, "seq", s.Seq, "err", err)
+			return // the next signal of the thread or a resume fills the gap from the store
+		}
+		it.frame = frame
+	}
+	for _, u := range s.Recipients {
+		h.forUser(u, func(c *Conn) { c.enqueue(it) })
+	}
+}
+
+func (h *Hub) forUser(u herald.UserID, fn func(*Conn)) {
+	h.mu.RLock()
+	set := h.users[u]
+	conns := make([]*Conn, 0, len(set))
+	for c := range set {
+		conns = append(conns, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range conns {
+		fn(c)
+	}
+}
+
+func (h *Hub) register(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[c.user]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		h.users[c.user] = set
+	}
+	set[c] = struct{}{}
+	h.conns[c.id] = c
+}
+
+func (h *Hub) unregister(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set := h.users[c.user]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.users, c.user)
+		}
+	}
+	delete(h.conns, c.id)
+}
+
+// Refuse logs an upgrade attempt refused before opening.
+func (h *Hub) Refuse(ctx context.Context, meta Meta, user herald.UserID, reason herald.Reason) {
+	row := herald.Connection{ID: herald.ConnectionID(h.ids.New(herald.PrefixConnection)), UserID: user, Transport: meta.Transport,
+		Remote: meta.Remote, Origin: meta.Origin, UserAgent: meta.UserAgent, Refused: reason, OpenedAt: h.clock.Now(), Node: h.cfg.Node}
+	if err := h.ledger.CreateConnection(context.WithoutCancel(ctx), row); err != nil {
+		h.log.Error("connection log", "err", err)
+	}
+}
+
+// Meta describes where a connection comes from.
+type Meta struct {
+	Transport string
+	Remote    string
+	Origin    string
+	UserAgent string
+}

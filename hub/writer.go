@@ -1,0 +1,322 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
+)
+
+// maxBatch bounds the frames one write carries.
+const maxBatch = 64
+
+// run is the connection's single writer: welcome, replay, then live.
+func (c *Conn) run() {
+	defer c.hub.wg.Done()
+	defer c.flushRuns(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := c.start(ctx); err != nil {
+		c.fail(err)
+		return
+	}
+	h := c.hub
+	tick := time.NewTicker(h.cfg.Tick)
+	defer tick.Stop()
+	lastPing, lastCheck := time.Now(), time.Now()
+	for {
+		select {
+		case <-c.done:
+			return
+		case it := <-c.queue:
+			c.handle(ctx, it)
+			for len(c.batch) < maxBatch && len(c.queue) > 0 {
+				c.handle(ctx, <-c.queue)
+			}
+		case fn := <-c.ctl:
+			fn()
+		case <-c.recheck:
+			c.checkCredential(ctx)
+		case now := <-tick.C:
+			if now.Sub(lastCheck) >= h.cfg.Recheck {
+				lastCheck = now
+				c.checkCredential(ctx)
+			}
+			if now.Sub(lastPing) >= h.cfg.Heartbeat {
+				lastPing = now
+				if time.Unix(0, c.heard.Load()).Before(now.Add(-h.cfg.Heartbeat)) {
+					c.misses.Add(1)
+				}
+				c.send(frame(wire.ServerFrame{Type: wire.FramePing}))
+			}
+			if time.Since(time.Unix(0, c.heard.Load())) > h.cfg.Timeout {
+				c.Close(wire.CloseHeartbeatTimeout, "heartbeat_timeout", "server")
+				return
+			}
+			c.checkExpiry()
+			c.flushRuns(false)
+		}
+		if err := c.flush(ctx); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// start sends welcome, replays and sends caughtUp.
+func (c *Conn) start(ctx context.Context) error {
+	h := c.hub
+	positions, err := h.rules.Positions(ctx, c.user)
+	if err != nil {
+		return err
+	}
+	resumed := true
+	threads := map[string]wire.ThreadResume{}
+	var replay []herald.ThreadID
+	known := map[herald.ThreadID]bool{}
+	for _, p := range positions {
+		known[p.ThreadID] = true
+		from, asked := c.hello.Cursor[string(p.ThreadID)]
+		switch {
+		case !c.hello.Resume:
+			c.cursor[p.ThreadID] = p.Head
+		case asked && herald.Seq(from) > p.Head:
+			resumed = false
+			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: false, Reason: wire.ResumeCursorAhead, From: from, To: int64(p.Head)}
+			c.cursor[p.ThreadID] = p.Head
+		default:
+			if !asked {
+				from = int64(p.Joined) - 1 // added while away: from the event that added the user
+			}
+			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: true, From: from, To: int64(p.Head)}
+			c.cursor[p.ThreadID] = herald.Seq(from)
+			if herald.Seq(from) < p.Head {
+				replay = append(replay, p.ThreadID)
+			}
+		}
+		if p.Ended && c.cursor[p.ThreadID] >= p.Head {
+			c.ended[p.ThreadID] = true
+		}
+	}
+	for t, from := range c.hello.Cursor {
+		if !known[herald.ThreadID(t)] {
+			resumed = false
+			threads[t] = wire.ThreadResume{Resumed: false, Reason: wire.ResumeThreadNotFound, From: from}
+		}
+	}
+	tok := c.token()
+	welcome := wire.ServerFrame{Type: wire.FrameWelcome, Version: wire.ProtocolVersion, ConnectionID: string(c.id), ConnectionKey: c.key,
+		Transport: c.transport, HeartbeatMs: h.cfg.Heartbeat.Milliseconds(), TimeoutMs: h.cfg.Timeout.Milliseconds(),
+		Threads: threads, TokenExpiresOn: &tok.ExpiresAt}
+	if c.hello.Resume {
+		welcome.Resumed = &resumed
+	}
+	c.send(frame(welcome))
+	if err := c.flush(ctx); err != nil {
+		return err
+	}
+	for _, t := range replay {
+		if err := c.catchUp(ctx, t); err != nil {
+			return err
+		}
+	}
+	c.send(frame(wire.ServerFrame{Type: wire.FrameCaughtUp}))
+	return c.flush(ctx)
+}
+
+// handle processes one queued signal: sequenced events are written only as
+// the next Seq of their thread (a gap is filled from the store first, a
+// duplicate dropped); typing and receipts pass through.
+func (c *Conn) handle(ctx context.Context, it *item) {
+	s := it.sig
+	if c.ended[s.ThreadID] {
+		return
+	}
+	if s.Kind != herald.SignalEvent {
+		c.send(it.frame)
+		return
+	}
+	cur, known := c.cursor[s.ThreadID]
+	if !known || s.Seq > cur+1 {
+		// A gap (or a thread this connection has not seen yet): read the
+		// missing events from the store, through the rules.
+		if err := c.flush(ctx); err != nil {
+			c.fail(err)
+			return
+		}
+		if !known {
+			c.cursor[s.ThreadID] = 0
+		}
+		if err := c.catchUp(ctx, s.ThreadID); err != nil {
+			c.fail(err)
+			return
+		}
+		cur = c.cursor[s.ThreadID]
+	}
+	if s.Seq != cur+1 || c.ended[s.ThreadID] {
+		return // already delivered (by replay), or past the user's view
+	}
+	c.sendEvent(s, it.frame)
+}
+
+// catchUp replays the thread from the connection's cursor to the user's
+// head, in pages, writing as it goes.
+func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
+	for {
+		cu, err := c.hub.rules.Replay(ctx, c.user, t, c.cursor[t], c.hub.cfg.ReplayPage)
+		if herald.IsNotFound(err) {
+			c.ended[t] = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, s := range cu.Signals {
+			f, err := signalFrame(s)
+			if err != nil {
+				return err
+			}
+			c.sendEvent(s, f)
+		}
+		if err := c.flush(ctx); err != nil {
+			return err
+		}
+		progressed := cu.Through > c.cursor[t]
+		if progressed {
+			c.cursor[t] = cu.Through
+		}
+		if cu.Ended && c.cursor[t] >= cu.Head {
+			c.ended[t] = true
+		}
+		if !progressed || c.cursor[t] >= cu.Head {
+			return nil
+		}
+	}
+}
+
+// sendEvent queues a sequenced event frame and advances the cursor.
+func (c *Conn) sendEvent(s herald.Signal, f []byte) {
+	c.send(f)
+	c.cursor[s.ThreadID] = s.Seq
+	c.pending = append(c.pending, herald.Signal{ThreadID: s.ThreadID, Seq: s.Seq})
+	if ends(s, c.user) {
+		c.ended[s.ThreadID] = true
+	}
+}
+
+// send queues an encoded frame for the next write.
+func (c *Conn) send(f []byte) { c.batch = append(c.batch, f) }
+
+// flush writes the queued frames and records the sequenced ones as pushed.
+func (c *Conn) flush(ctx context.Context) error {
+	if len(c.batch) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
+	err := c.t.Write(wctx, c.batch)
+	cancel()
+	c.batch = c.batch[:0]
+	if err != nil {
+		c.pending = c.pending[:0]
+		if wctx.Err() == context.DeadlineExceeded {
+			return errSlow
+		}
+		return err
+	}
+	now := c.hub.clock.Now()
+	for _, s := range c.pending {
+		c.pushed(s.ThreadID, s.Seq, now)
+	}
+	c.pending = c.pending[:0]
+	return nil
+}
+
+// pushed extends the thread's current delivery run, or starts a new one.
+func (c *Conn) pushed(t herald.ThreadID, seq herald.Seq, at time.Time) {
+	r := c.runs[t]
+	if r != nil && seq == r.ToSeq+1 {
+		r.ToSeq, r.LastAt = seq, at
+		c.dirty[t] = true
+		return
+	}
+	if r != nil && c.dirty[t] {
+		c.hub.rec.deliveries(*r)
+	}
+	c.runs[t] = &herald.Delivery{UserID: c.user, ThreadID: t, ConnectionID: c.id, Transport: c.transport, FromSeq: seq, ToSeq: seq, FirstAt: at, LastAt: at}
+	c.dirty[t] = true
+}
+
+// flushRuns hands changed runs to the recorder.
+func (c *Conn) flushRuns(final bool) {
+	for t := range c.dirty {
+		c.hub.rec.deliveries(*c.runs[t])
+		delete(c.dirty, t)
+	}
+	if final {
+		c.runs = nil
+	}
+}
+
+// ErrSlowConsumer is what a Transport returns when the client does not
+// take frames fast enough; the connection closes with slow_consumer.
+var ErrSlowConsumer = &herald.Error{Code: herald.CodeUnavailable, Reason: herald.ReasonSlowConsumer, Message: "the client did not read within the write timeout"}
+
+var errSlow = ErrSlowConsumer
+
+// fail closes the connection after a writer error.
+func (c *Conn) fail(err error) {
+	select {
+	case <-c.done:
+		return // already closed; the write failed because of it
+	default:
+	}
+	switch {
+	case errors.Is(err, errSlow):
+		c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
+	case herald.ErrorCode(err) == herald.CodeUnavailable || herald.ErrorCode(err) == herald.CodeInternal:
+		c.hub.log.Error("connection failed", "conn", c.id, "err", err)
+		c.Close(wire.CloseResync, "resync", "server")
+	default:
+		c.Close(1006, "connection_lost", "client")
+	}
+}
+
+// checkExpiry warns before the token expires and closes at expiry.
+func (c *Conn) checkExpiry() {
+	tok := c.token()
+	now := c.hub.clock.Now()
+	if !now.Before(tok.ExpiresAt) {
+		c.Close(wire.CloseTokenExpired, "token_expired", "server")
+		return
+	}
+	warn := min(c.hub.cfg.TokenWarning, tok.ExpiresAt.Sub(tok.IssuedAt)/2)
+	if !c.warned && now.After(tok.ExpiresAt.Add(-warn)) {
+		c.warned = true
+		exp := tok.ExpiresAt
+		c.send(frame(wire.ServerFrame{Type: wire.FrameTokenExpiring, ExpiresOn: &exp}))
+	}
+}
+
+// checkCredential closes the connection if its token was revoked or its
+// identity deleted.
+func (c *Conn) checkCredential(ctx context.Context) {
+	err := c.hub.rules.Recheck(ctx, c.token())
+	switch herald.ErrorReason(err) {
+	case herald.ReasonNone:
+	case herald.ReasonTokenRevoked:
+		c.Close(wire.CloseTokenRevoked, "token_revoked", "server")
+	case herald.ReasonIdentityDeleted:
+		c.Close(wire.CloseIdentityDeleted, "identity_deleted", "server")
+	default:
+		c.hub.log.Error("recheck credential", "conn", c.id, "err", err)
+	}
+}
