@@ -105,7 +105,8 @@ func (c *rt) next() wire.ServerFrame {
 		select {
 		case f, ok := <-c.frames:
 			if !ok {
-				c.t.Fatalf("connection closed while waiting for a frame")
+				cl := <-c.closed
+				c.t.Fatalf("connection closed (%d %q) while waiting for a frame", cl.Code, cl.Reason)
 			}
 			if f.Type == wire.FramePing || f.Type == wire.FramePong {
 				continue

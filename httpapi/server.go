@@ -44,6 +44,8 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	reqlog  chan herald.Request
+	logMu   sync.RWMutex // guards logDone: no send on reqlog after Close
+	logDone bool
 	tickets tickets
 	polls   sync.Map // herald.ConnectionID → *pollSession
 	done    chan struct{}
@@ -72,7 +74,12 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 
 // Close stops taking request-log rows and writes those still queued.
 func (s *Server) Close() error {
-	s.closing.Do(func() { close(s.reqlog) })
+	s.closing.Do(func() {
+		s.logMu.Lock()
+		s.logDone = true
+		close(s.reqlog)
+		s.logMu.Unlock()
+	})
 	<-s.done
 	return nil
 }
@@ -143,6 +150,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Status = sw.status // a hijacked WebSocket keeps the 101 its handler set
 	}
 	rec.Duration = time.Since(start)
+	s.logMu.RLock()
+	defer s.logMu.RUnlock()
+	if s.logDone {
+		return // a hijacked connection outlived Close
+	}
 	select {
 	case s.reqlog <- *rec:
 	default:

@@ -120,3 +120,20 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClientFrame feeds arbitrary bytes to the real-time frame decoder the
+// server runs on every client frame: it must never panic, and must accept
+// only valid JSON objects.
+func FuzzClientFrame(f *testing.F) {
+	for _, s := range []string{`{"type":"hello","v":1,"cursor":{"t_a":3},"resume":true,"handles":["chatMessageReceived"]}`,
+		`{"type":"ack","acks":[{"threadId":"t","seq":2}]}`, `{"type":"refresh","token":"x"}`, `{"type":"ping"}`,
+		`{"type":"ack","acks":[{"threadId":"t","seq":"2"}]}`, `{"type":"hello","cursor":{"a":1,"a":2}}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fr wire.ClientFrame
+		if err := wire.Decode(data, &fr); err == nil && !json.Valid(data) {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+	})
+}
