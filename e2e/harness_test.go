@@ -47,7 +47,7 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one running server and what a test needs to reach it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	URL    string
 	Clock  *clock
 	Store  herald.Store
@@ -63,7 +63,7 @@ var hubConfig = hub.Config{Heartbeat: 200 * time.Millisecond, Timeout: 2 * time.
 	Recheck: time.Second, FlushEvery: 50 * time.Millisecond, QueueSize: 1024}
 
 // start runs a server on 127.0.0.1:0 backed by SQLite in t.TempDir().
-func start(t *testing.T, edit ...func(*service.Limits)) *env {
+func start(t testing.TB, edit ...func(*service.Limits)) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))

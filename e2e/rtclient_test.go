@@ -20,7 +20,7 @@ import (
 // connection and collects frames, so the tests see exactly what the server
 // sends (the SDK is tested on top of this separately).
 type rt struct {
-	t      *testing.T
+	t      testing.TB
 	e      *env
 	ws     *websocket.Conn
 	frames chan wire.ServerFrame
@@ -191,7 +191,7 @@ func (c *rt) close() {
 
 // sse is an SSE connection: frames stream from a POST response.
 type sse struct {
-	t      *testing.T
+	t      testing.TB
 	frames chan wire.ServerFrame
 	cancel context.CancelFunc
 	id     string
