@@ -116,9 +116,10 @@ type request struct {
 	path          string // escaped, beginning with "/", relative to the base URL
 	url           string // absolute, from a nextLink
 	query         url.Values
-	body          any    // JSON-encoded when non-nil
-	repeatability string // the repeatability-request-id header, if not empty
-	err           error  // why the request cannot be made; returned unsent
+	body          any         // JSON-encoded when non-nil
+	repeatability string      // the repeatability-request-id header, if not empty
+	header        http.Header // further headers, if any
+	err           error       // why the request cannot be made; returned unsent
 }
 
 // target returns the absolute URL r is sent to.
@@ -133,26 +134,26 @@ func (c *conn) target(r request) string {
 	return u
 }
 
-// do sends r and decodes a 2xx answer into out, unless out is nil. A non-2xx
-// answer is returned as a *herald.Error.
-func (c *conn) do(ctx context.Context, r request, out any) error {
+// newRequest builds the HTTP request for r, with the JSON body, the
+// headers and the credential's bearer token.
+func (c *conn) newRequest(ctx context.Context, r request) (*http.Request, error) {
 	if c.baseErr != nil {
-		return c.baseErr
+		return nil, c.baseErr
 	}
 	if r.err != nil {
-		return r.err
+		return nil, r.err
 	}
 	var body io.Reader
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
-			return fmt.Errorf("herald: encode %s body: %w", r.method, err)
+			return nil, fmt.Errorf("herald: encode %s body: %w", r.method, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, c.target(r), body)
 	if err != nil {
-		return fmt.Errorf("herald: %w", err)
+		return nil, fmt.Errorf("herald: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -164,14 +165,27 @@ func (c *conn) do(ctx context.Context, r request, out any) error {
 	if r.repeatability != "" {
 		req.Header.Set(wire.HeaderRepeatability, r.repeatability)
 	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
 	if c.cred != nil {
 		token, err := c.cred.Token(ctx)
 		if err != nil {
-			return fmt.Errorf("herald: get access token: %w", err)
+			return nil, fmt.Errorf("herald: get access token: %w", err)
 		}
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
+	}
+	return req, nil
+}
+
+// do sends r and decodes a 2xx answer into out, unless out is nil. A non-2xx
+// answer is returned as a *herald.Error.
+func (c *conn) do(ctx context.Context, r request, out any) error {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -28,6 +28,19 @@
 // matching Next method, and the All methods iterate every item of every
 // page.
 //
+// Real-time: Client.Realtime opens one connection (WebSocket, SSE or
+// long-polling) that carries every event of every thread of the user, and
+// builds in the delivery playbook's mitigations: a TokenCredential that
+// refreshes proactively (10 minutes before expiry by default) and in-band
+// on the live connection; a state listener (connecting, connected,
+// reconnecting, disconnected with the close code and reason); heartbeats;
+// reconnect with jittered exponential backoff; resume from a cursor kept
+// in a pluggable CursorStore; de-duplication by sequence number;
+// acknowledgement only after a registered handler returned, with the
+// handled event types declared to the server; and local thread state that
+// drops a thread on participantsRemoved (of the user) or chatThreadDeleted,
+// after which Realtime.Send fails fast with the reason.
+//
 // In the message path the client sits in front of httpapi: it is how Go
 // programs, the herald CLI and the over-the-wire test suite reach the
 // service.

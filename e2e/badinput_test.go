@@ -40,6 +40,7 @@ func TestMalformedBodies(t *testing.T) {
 		{"lone high surrogate", []byte(`{"content":"\ud800"}`), 400, herald.ReasonInvalidUTF8},
 		{"lone low surrogate", []byte(`{"content":"a\udc00b"}`), 400, herald.ReasonInvalidUTF8},
 		{"reversed surrogates", []byte(`{"content":"\udc00\ud800"}`), 400, herald.ReasonInvalidUTF8},
+		{"nul character", []byte(`{"content":"a\u0000b"}`), 400, herald.ReasonInvalidField},
 		{"wrong type", []byte(`{"content":123}`), 400, herald.ReasonInvalidField},
 		{"metadata not strings", []byte(`{"content":"a","metadata":{"k":1}}`), 400, herald.ReasonInvalidField},
 		{"nested object in metadata", []byte(`{"metadata":` + strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat(`}`, 40) + `}`), 400, herald.ReasonInvalidField},
@@ -78,6 +79,8 @@ func TestContentTypeMethodRoute(t *testing.T) {
 		t.Errorf("405 without an Allow header")
 	}
 	e.fails(e.do("GET", "/nowhere", alice.Token, nil), 404, herald.ReasonRouteNotFound)
+	e.fails(e.do("GET", "/chat/threads/%FF", alice.Token, nil), 400, herald.ReasonInvalidField)
+	e.fails(e.do("GET", "/chat/threads/a%00b", alice.Token, nil), 400, herald.ReasonInvalidField)
 }
 
 func TestOtherBodiesStrict(t *testing.T) {

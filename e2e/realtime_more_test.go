@@ -115,7 +115,7 @@ func TestLongPoll(t *testing.T) {
 // the client recovers every message by resuming.
 func TestSlowConsumer(t *testing.T) {
 	old := hubConfig
-	hubConfig.QueueSize, hubConfig.WriteTimeout, hubConfig.Timeout = 8, 500*time.Millisecond, time.Minute
+	hubConfig.QueueSize, hubConfig.WriteTimeout, hubConfig.Timeout = 8, 3*time.Second, time.Minute
 	defer func() { hubConfig = old }()
 	e := start(t, func(l *service.Limits) { l.WriteRate = 0 })
 	alice, bob := e.newUser(), e.newUser()

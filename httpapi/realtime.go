@@ -25,7 +25,7 @@ const (
 
 // HeaderConnectionKey authorizes frames POSTed for an SSE or long-polling
 // connection.
-const HeaderConnectionKey = "X-Herald-Connection-Key"
+const HeaderConnectionKey = wire.HeaderConnectionKey
 
 func (s *Server) realtimeRoutes() {
 	if s.cfg.Hub == nil {

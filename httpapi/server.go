@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/hub"
@@ -87,6 +88,12 @@ func (s *Server) Close() error {
 // route registers a handler under an operation name for the request log.
 func (s *Server) route(pattern, op string, h func(w http.ResponseWriter, r *http.Request) error) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		for _, name := range []string{"userId", "threadId", "messageId", "connectionId"} {
+			if v := r.PathValue(name); !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+				s.writeError(w, r, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "%s is not valid UTF-8 text", name).WithTarget(name))
+				return
+			}
+		}
 		if rec := recordOf(r); rec != nil {
 			rec.Operation = op
 			rec.ThreadID = herald.ThreadID(r.PathValue("threadId"))

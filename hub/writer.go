@@ -86,18 +86,22 @@ func (c *Conn) start(ctx context.Context) error {
 	for _, p := range positions {
 		known[p.ThreadID] = true
 		from, asked := c.hello.Cursor[string(p.ThreadID)]
+		head := int64(p.Head)
 		switch {
-		case !c.hello.Resume:
+		case !c.hello.Resume || (!asked && p.Ended):
+			// A fresh start begins at each head; a thread the client never
+			// knew and can no longer receive is not replayed.
+			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: true, From: head, To: head, Ended: p.Ended}
 			c.cursor[p.ThreadID] = p.Head
 		case asked && herald.Seq(from) > p.Head:
 			resumed = false
-			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: false, Reason: wire.ResumeCursorAhead, From: from, To: int64(p.Head)}
+			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: false, Reason: wire.ResumeCursorAhead, From: from, To: head, Ended: p.Ended}
 			c.cursor[p.ThreadID] = p.Head
 		default:
 			if !asked {
 				from = int64(p.Joined) - 1 // added while away: from the event that added the user
 			}
-			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: true, From: from, To: int64(p.Head)}
+			threads[string(p.ThreadID)] = wire.ThreadResume{Resumed: true, From: from, To: head, Ended: p.Ended}
 			c.cursor[p.ThreadID] = herald.Seq(from)
 			if herald.Seq(from) < p.Head {
 				replay = append(replay, p.ThreadID)

@@ -26,7 +26,9 @@ func Decode(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return invalid(herald.ReasonInvalidUTF8, "", "the request body is not valid UTF-8")
 	}
-	if at := loneSurrogate(data); at >= 0 {
+	if at, nul := badEscape(data); at >= 0 && nul {
+		return invalid(herald.ReasonInvalidField, "", "the request body has a NUL character (\\u0000) at byte %d; strings may not contain NUL", at)
+	} else if at >= 0 {
 		return invalid(herald.ReasonInvalidUTF8, "", "the request body has a lone UTF-16 surrogate escape at byte %d", at)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -178,9 +180,11 @@ func structField(t reflect.Type, name string) (reflect.Type, bool) {
 	return nil, false
 }
 
-// loneSurrogate returns the byte offset of a \uD800-\uDFFF escape that is
-// not part of a valid surrogate pair, or -1.
-func loneSurrogate(data []byte) int {
+// badEscape returns the byte offset of a \uD800-\uDFFF escape that is
+// not part of a valid surrogate pair, or of a \u0000 escape (nul true), or
+// -1. NUL is refused because PostgreSQL text cannot hold it, and one rule
+// must hold on every engine.
+func badEscape(data []byte) (int, bool) {
 	inString := false
 	for i := 0; i < len(data); i++ {
 		c := data[i]
@@ -195,7 +199,7 @@ func loneSurrogate(data []byte) int {
 			inString = false
 		case '\\':
 			if i+1 >= len(data) {
-				return -1 // truncated; the parser reports it
+				return -1, false // truncated; the parser reports it
 			}
 			if data[i+1] != 'u' {
 				i++ // skip the escaped character
@@ -207,6 +211,8 @@ func loneSurrogate(data []byte) int {
 				continue
 			}
 			switch {
+			case r == 0:
+				return i, true
 			case r >= 0xD800 && r <= 0xDBFF:
 				if i+11 < len(data) && data[i+6] == '\\' && data[i+7] == 'u' {
 					if lo, ok := hex4(data, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
@@ -214,14 +220,14 @@ func loneSurrogate(data []byte) int {
 						continue
 					}
 				}
-				return i
+				return i, false
 			case r >= 0xDC00 && r <= 0xDFFF:
-				return i
+				return i, false
 			}
 			i += 5
 		}
 	}
-	return -1
+	return -1, false
 }
 
 func hex4(data []byte, at int) (rune, bool) {

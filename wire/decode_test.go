@@ -54,6 +54,7 @@ func TestDecode(t *testing.T) {
 		{"high then non-low", `{"name":"\ud800\u0041"}`, herald.ReasonInvalidUTF8, ""},
 		{"surrogate in key", `{"\ud800":1}`, herald.ReasonInvalidUTF8, ""},
 		{"invalid utf8", "{\"name\":\"\xc3\x28\"}", herald.ReasonInvalidUTF8, ""},
+		{"nul escape", `{"name":"a\u0000b"}`, herald.ReasonInvalidField, ""},
 		{"trailing", `{} {}`, herald.ReasonInvalidJSON, ""},
 		{"trailing comma", `{"name":"a",}`, herald.ReasonInvalidJSON, ""},
 		{"truncated", `{"name":`, herald.ReasonInvalidJSON, ""},

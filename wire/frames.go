@@ -86,9 +86,16 @@ type ServerFrame struct {
 type ThreadResume struct {
 	Resumed bool   `json:"resumed"`
 	Reason  string `json:"reason,omitempty"` // why not: cursor_ahead, thread_not_found, history_pruned
-	From    int64  `json:"from"`             // the client's cursor
-	To      int64  `json:"to"`               // the thread's head when the connection opened
+	From    int64  `json:"from"`             // where delivery starts: the client's cursor, or the head
+	To      int64  `json:"to"`               // the thread's head (as the user may see it) when the connection opened
+	// Ended says nothing more will come from the thread to this user
+	// (removed, or the thread deleted): drop it once To is reached.
+	Ended bool `json:"ended,omitempty"`
 }
+
+// HeaderConnectionKey carries welcome.connectionKey on frames POSTed for
+// an SSE or long-polling connection, and on polls.
+const HeaderConnectionKey = "X-Herald-Connection-Key"
 
 // Resume failure reasons.
 const (

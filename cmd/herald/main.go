@@ -33,6 +33,7 @@ type CLI struct {
 	Message     MessageCmd     `cmd:"" help:"Send, list, show, edit and delete messages (access token)."`
 	Receipt     ReceiptCmd     `cmd:"" help:"Send and list read receipts (access token)."`
 	Typing      TypingCmd      `cmd:"" help:"Tell a thread that you are typing (access token)."`
+	Listen      ListenCmd      `cmd:"" help:"Connect as a user and print live events."`
 }
 
 // Globals are the flags every command takes, and what the commands share:

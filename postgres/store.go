@@ -1,0 +1,264 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/herald-chat/herald"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// rollbackTimeout bounds the rollback of a failed Update, which runs even
+// when the Update's context has ended (so the connection goes back to the
+// pool clean rather than being closed).
+const rollbackTimeout = 5 * time.Second
+
+var _ herald.Store = (*Store)(nil)
+
+// Store is a herald.Store kept in a PostgreSQL database, shared by every node
+// that opens it. It is safe for concurrent use.
+type Store struct {
+	queries // the Reader methods, on the pool
+	pool    *pgxpool.Pool
+}
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	schema   string
+	maxConns int32
+}
+
+// WithSchema keeps Herald's tables in the named schema, created if it does
+// not exist: every connection gets search_path set to it alone. Without it,
+// the tables go in the first existing schema of the server's search_path
+// (usually public). Nodes that share a database must use the same schema.
+func WithSchema(name string) Option {
+	return func(c *config) { c.schema = name }
+}
+
+// WithMaxConns caps the connections the Store opens to n (n > 0); the
+// default is pgxpool's (the larger of 4 and the number of CPUs), or the DSN's
+// pool_max_conns.
+func WithMaxConns(n int32) Option {
+	return func(c *config) { c.maxConns = n }
+}
+
+// Open connects to the database dsn names (a postgres:// URL or key=value
+// string, as pgx reads it), brings the schema up to date and returns the
+// Store. Several nodes may Open the same database at once: migrations run
+// under a session advisory lock, one node at a time. A database that cannot
+// be reached gives an error with code herald.CodeUnavailable. Close the
+// Store when done.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var c config
+	for _, opt := range opts {
+		opt(&c)
+	}
+	pc, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if c.schema != "" {
+		pc.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{c.schema}.Sanitize()
+	}
+	if c.maxConns > 0 {
+		pc.MaxConns = c.maxConns
+	}
+	if err := migrate(ctx, pc.ConnConfig, c.schema); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, classify(err, "open pool")
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, classify(err, "connect")
+	}
+	return &Store{queries: queries{q: pool}, pool: pool}, nil
+}
+
+// migrate creates schema if it is named and missing, then applies the
+// embedded migrations the database lacks with goose, through a short-lived
+// database/sql handle on the pgx driver.
+func migrate(ctx context.Context, cc *pgx.ConnConfig, schema string) error {
+	db := stdlib.OpenDB(*cc.Copy())
+	defer db.Close()
+	if schema != "" {
+		if err := ensureSchema(ctx, db, schema); err != nil {
+			return err
+		}
+	}
+	// The schema goose's table and ours land in, and the lock's key.
+	var current sql.NullString
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&current); err != nil {
+		return classify(err, "migrate: find the schema")
+	}
+	if !current.Valid {
+		return fmt.Errorf("postgres: migrate: the search_path names no existing schema")
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSessionLocker(migrationLock{id: lockID(current.String)}))
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return classify(err, "migrate schema %s", current.String)
+	}
+	return nil
+}
+
+// ensureSchema creates schema unless it exists. It looks first, so that a
+// role without CREATE on the database can use a schema made for it; a node
+// that loses a race to create it takes the winner's.
+func ensureSchema(ctx context.Context, db *sql.DB, schema string) error {
+	var exists bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, schema).Scan(&exists)
+	if err != nil {
+		return classify(err, "find schema %s", schema)
+	}
+	if exists {
+		return nil
+	}
+	_, err = db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize())
+	var pe *pgconn.PgError
+	// Concurrent CREATE SCHEMA IF NOT EXISTS can still collide in the
+	// catalog: 23505 unique_violation or 42P06 duplicate_schema.
+	if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P06") {
+		return nil
+	}
+	if err != nil {
+		return classify(err, "create schema %s", schema)
+	}
+	return nil
+}
+
+// lockID is the advisory lock key of migrating schema: nodes migrating one
+// schema wait for each other; different schemas (tests, tenants) do not.
+func lockID(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("herald/postgres migrate " + schema))
+	return int64(h.Sum64())
+}
+
+// migrationLock is a goose session locker that waits on a session-level
+// advisory lock (pg_advisory_lock blocks until granted, or until the context
+// ends), rather than polling pg_try_advisory_lock every few seconds as
+// goose's own does.
+type migrationLock struct{ id int64 }
+
+// SessionLock waits for the lock on conn's session.
+func (l migrationLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, l.id); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return nil
+}
+
+// SessionUnlock releases the lock; closing the session would too.
+func (l migrationLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var released bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock($1)`, l.id).Scan(&released); err != nil {
+		return fmt.Errorf("release the migration lock: %w", err)
+	}
+	if !released {
+		return fmt.Errorf("release the migration lock: it was not held")
+	}
+	return nil
+}
+
+// Update runs fn in one READ COMMITTED transaction and commits it (durably,
+// as synchronous_commit is left as the server has it, on by default) before
+// returning nil. If fn returns an error (or panics) the transaction is
+// rolled back and Update returns fn's error unchanged. Updates of one thread
+// are serialized by NextSeq's row lock, across every node; other Updates run
+// concurrently, each on its own pooled connection.
+func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
+	pt, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return classify(err, "begin")
+	}
+	done := false
+	defer func() {
+		if !done {
+			rollback(ctx, pt)
+		}
+	}()
+	if err := fn(&tx{queries{q: pt}}); err != nil {
+		return err
+	}
+	done = true
+	if err := pt.Commit(ctx); err != nil {
+		return classify(err, "commit")
+	}
+	return nil
+}
+
+// transact runs fn in a READ COMMITTED transaction of its own, for the
+// Ledger's batches; errors of fn are returned as they are.
+func (s *Store) transact(ctx context.Context, op string, fn func(pgx.Tx) error) error {
+	pt, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return classify(err, "%s: begin", op)
+	}
+	if err := fn(pt); err != nil {
+		rollback(ctx, pt)
+		return err
+	}
+	if err := pt.Commit(ctx); err != nil {
+		return classify(err, "%s: commit", op)
+	}
+	return nil
+}
+
+// rollback ends a failed transaction; its error is dropped because the
+// caller's error is what matters, and a rollback that fails (the connection
+// broke) leaves nothing committed anyway: pgx then closes the connection.
+func rollback(ctx context.Context, pt pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	_ = pt.Rollback(ctx)
+}
+
+// LogRequest appends r to the request log in its own autocommit statement.
+// r.ID is ignored; the log assigns increasing ids. Duration is stored in
+// microseconds.
+func (s *Store) LogRequest(ctx context.Context, r herald.Request) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO requests
+		(at, request_id, caller, token_id, operation, thread_id, message_id, status, reason, duration_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		millis(r.At), r.RequestID, r.Caller, r.TokenID, r.Operation, r.ThreadID, r.MessageID,
+		r.Status, r.Reason, r.Duration.Microseconds())
+	if err != nil {
+		return classify(err, "log request %s", r.RequestID)
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for connections in use to be returned.
+// Calls after Close fail with herald.ErrUnavailable.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}

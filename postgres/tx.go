@@ -1,0 +1,178 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/herald-chat/herald"
+)
+
+// tx is a herald.Tx: the write methods, plus the Reader methods on the same
+// transaction so they see its writes. It is valid only inside the function
+// passed to Update.
+//
+// The inserts that a unique key may turn away use ON CONFLICT DO NOTHING and
+// report ErrConflict when no row went in: in PostgreSQL a statement that
+// fails aborts the whole transaction, whereas a conflict here leaves it
+// usable, as in SQLite, so a caller may go on after one. A write naming a
+// missing thread or identity fails on its foreign key (ErrNotFound) and does
+// abort the transaction.
+type tx struct {
+	queries // q is the pgx.Tx
+}
+
+var _ herald.Tx = (*tx)(nil)
+
+// CreateIdentity stores id; ErrConflict if the identity exists.
+func (t *tx) CreateIdentity(ctx context.Context, id herald.Identity) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO identities (id, created_at, deleted_at, last_token_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		id.ID, millis(id.CreatedAt), millis(id.DeletedAt), millis(id.LastTokenIssuedAt))
+	return mustInsert(tag, err, "create identity %s", id.ID)
+}
+
+// DeleteIdentity records that the identity was deleted at at. The first
+// deletion's time is kept, as evidence; ErrNotFound if there is no identity.
+func (t *tx) DeleteIdentity(ctx context.Context, id herald.UserID, at time.Time) error {
+	tag, err := t.q.Exec(ctx, `UPDATE identities
+		SET deleted_at = CASE WHEN deleted_at = 0 THEN $1 ELSE deleted_at END
+		WHERE id = $2`, millis(at), id)
+	return mustAffect(tag, err, "delete identity %s", id)
+}
+
+// CreateToken logs the issued token and sets the identity's
+// LastTokenIssuedAt to its IssuedAt. ErrNotFound if the identity does not
+// exist, ErrConflict if the token id was logged before.
+func (t *tx) CreateToken(ctx context.Context, tok herald.Token) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO tokens (id, user_id, scopes, issued_at, expires_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		tok.ID, tok.UserID, jsonArg(tok.Scopes), millis(tok.IssuedAt), millis(tok.ExpiresAt), millis(tok.RevokedAt))
+	if err := mustInsert(tag, err, "create token %s of %s", tok.ID, tok.UserID); err != nil {
+		return err
+	}
+	tag, err = t.q.Exec(ctx, `UPDATE identities SET last_token_at = $1 WHERE id = $2`,
+		millis(tok.IssuedAt), tok.UserID)
+	return mustAffect(tag, err, "create token %s: set last token time of %s", tok.ID, tok.UserID)
+}
+
+// RevokeTokens marks every unrevoked token of user revoked at at and returns
+// how many it marked; tokens revoked before keep their time.
+func (t *tx) RevokeTokens(ctx context.Context, user herald.UserID, at time.Time) (int, error) {
+	tag, err := t.q.Exec(ctx, `UPDATE tokens SET revoked_at = $1
+		WHERE user_id = $2 AND revoked_at = 0`, millis(at), user)
+	if err != nil {
+		return 0, classify(err, "revoke tokens of %s", user)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CreateThread stores a new thread with LastSeq 0, whatever th.LastSeq says:
+// Seqs come only from NextSeq. A non-empty requestID records the creation
+// for GetThreadByRequest; ErrConflict if th.ID exists or th.CreatedBy already
+// made a thread with requestID.
+func (t *tx) CreateThread(ctx context.Context, th herald.Thread, requestID, requestHash string) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO threads (id, topic, metadata, created_by, created_at,
+		updated_at, deleted_at, deleted_by, last_seq, last_message_at, request_id, request_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, $11) ON CONFLICT DO NOTHING`,
+		th.ID, th.Topic, jsonArg(th.Metadata), th.CreatedBy, millis(th.CreatedAt),
+		millis(th.UpdatedAt), millis(th.DeletedAt), th.DeletedBy, millis(th.LastMessageAt),
+		requestID, requestHash)
+	return mustInsert(tag, err, "create thread %s", th.ID)
+}
+
+// UpdateThread stores th's Topic, Metadata, UpdatedAt, DeletedAt and
+// DeletedBy; ErrNotFound if the thread does not exist.
+func (t *tx) UpdateThread(ctx context.Context, th herald.Thread) error {
+	tag, err := t.q.Exec(ctx, `UPDATE threads
+		SET topic = $1, metadata = $2, updated_at = $3, deleted_at = $4, deleted_by = $5
+		WHERE id = $6`,
+		th.Topic, jsonArg(th.Metadata), millis(th.UpdatedAt), millis(th.DeletedAt), th.DeletedBy, th.ID)
+	return mustAffect(tag, err, "update thread %s", th.ID)
+}
+
+// NextSeq allocates the thread's next Seq and records at as its UpdatedAt
+// (and LastMessageAt when message is true); ErrNotFound if the thread does
+// not exist. The UPDATE takes the thread row's lock, which holds every other
+// writer of the thread, on any node, until this transaction ends: the
+// increment of a committed row is what makes Seqs gap-free. (Never a
+// database sequence: those skip numbers on rollback.)
+func (t *tx) NextSeq(ctx context.Context, thread herald.ThreadID, at time.Time, message bool) (herald.Seq, error) {
+	var seq herald.Seq
+	err := t.q.QueryRow(ctx, `UPDATE threads
+		SET last_seq = last_seq + 1, updated_at = $2,
+			last_message_at = CASE WHEN $3 THEN $2 ELSE last_message_at END
+		WHERE id = $1 RETURNING last_seq`, thread, millis(at), message).Scan(&seq)
+	if err != nil {
+		return 0, classify(err, "next seq of %s", thread)
+	}
+	return seq, nil
+}
+
+// AppendEvent stores e; ErrConflict if the thread already has e.Seq,
+// ErrNotFound if the thread does not exist.
+func (t *tx) AppendEvent(ctx context.Context, e herald.Event) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO events (thread_id, seq, type, message_id, actor, at, users, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+		e.ThreadID, e.Seq, e.Type, e.MessageID, e.Actor, millis(e.At), jsonArg(e.Users), rawArg(e.Data))
+	return mustInsert(tag, err, "append event %d of %s", e.Seq, e.ThreadID)
+}
+
+// PutParticipant inserts or wholly replaces p's membership of its thread;
+// ErrNotFound if the thread does not exist.
+func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO participants (thread_id, user_id, display_name,
+		metadata, share_history_time, added_at, added_by, added_seq, removed_at, removed_by, removed_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (thread_id, user_id) DO UPDATE SET
+			display_name = excluded.display_name, metadata = excluded.metadata,
+			share_history_time = excluded.share_history_time,
+			added_at = excluded.added_at, added_by = excluded.added_by, added_seq = excluded.added_seq,
+			removed_at = excluded.removed_at, removed_by = excluded.removed_by,
+			removed_seq = excluded.removed_seq`,
+		p.ThreadID, p.UserID, p.DisplayName, jsonArg(p.Metadata), millis(p.ShareHistoryTime),
+		millis(p.AddedAt), p.AddedBy, p.AddedSeq, millis(p.RemovedAt), p.RemovedBy, p.RemovedSeq)
+	if err != nil {
+		return classify(err, "put participant %s of %s", p.UserID, p.ThreadID)
+	}
+	return nil
+}
+
+// CreateMessage stores m. ErrConflict if its id or (thread, Seq) exists or
+// its sender already used its non-empty ClientMessageID in the thread;
+// ErrNotFound if the thread does not exist.
+func (t *tx) CreateMessage(ctx context.Context, m herald.Message) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO messages (id, thread_id, seq, type, sender_id,
+		sender_display_name, content, metadata, topic, participants, created_at, edited_at,
+		deleted_at, version, client_message_id, body_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		ON CONFLICT DO NOTHING`,
+		m.ID, m.ThreadID, m.Seq, m.Type, m.SenderID, m.SenderDisplayName, m.Content,
+		jsonArg(m.Metadata), m.Topic, jsonArg(m.Participants), millis(m.CreatedAt),
+		millis(m.EditedAt), millis(m.DeletedAt), m.Version, m.ClientMessageID, m.BodyHash)
+	return mustInsert(tag, err, "create message %s in %s", m.ID, m.ThreadID)
+}
+
+// UpdateMessage stores m's Content, Metadata, EditedAt, DeletedAt and
+// Version; ErrNotFound if the thread has no message m.ID.
+func (t *tx) UpdateMessage(ctx context.Context, m herald.Message) error {
+	tag, err := t.q.Exec(ctx, `UPDATE messages
+		SET content = $1, metadata = $2, edited_at = $3, deleted_at = $4, version = $5
+		WHERE id = $6 AND thread_id = $7`,
+		m.Content, jsonArg(m.Metadata), millis(m.EditedAt), millis(m.DeletedAt), m.Version,
+		m.ID, m.ThreadID)
+	return mustAffect(tag, err, "update message %s in %s", m.ID, m.ThreadID)
+}
+
+// PutReadReceipt inserts or replaces the user's receipt in the thread;
+// ErrNotFound if the thread does not exist.
+func (t *tx) PutReadReceipt(ctx context.Context, r herald.ReadReceipt) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO read_receipts (thread_id, user_id, message_id, read_at)
+		VALUES ($1, $2, $3, $4)
+		ON CONFLICT (thread_id, user_id) DO UPDATE SET
+			message_id = excluded.message_id, read_at = excluded.read_at`,
+		r.ThreadID, r.UserID, r.MessageID, millis(r.ReadAt))
+	if err != nil {
+		return classify(err, "put read receipt of %s in %s", r.UserID, r.ThreadID)
+	}
+	return nil
+}
