@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -248,4 +249,12 @@ func (e *env) threadSeq(thread string) herald.Seq {
 		e.t.Fatal(err)
 	}
 	return t.LastSeq
+}
+
+// jsonInto decodes a 2xx answer.
+func jsonInto(r resp, out any) error {
+	if r.Status/100 != 2 {
+		return fmt.Errorf("status %d: %s", r.Status, r.Body)
+	}
+	return json.Unmarshal(r.Body, out)
 }

@@ -32,6 +32,11 @@ type Config struct {
 	ReplayPage   int           // events per replay query (default 500)
 	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
 	Node         string        // this node's name in the connection log
+	// ResyncEvery, when positive, calls Resync this often: the backstop for
+	// signals a networked broker lost without telling (the last signal of a
+	// thread, lost, leaves no gap for the next one to reveal). Zero (the
+	// default) never does; the in-process broker loses nothing.
+	ResyncEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -77,6 +82,8 @@ type Hub struct {
 	log    *slog.Logger
 	rec    *recorder
 	unsub  func()
+	stop   chan struct{} // closed by Close; ends the periodic resync
+	closed sync.Once
 
 	mu    sync.RWMutex // guards users and conns
 	users map[herald.UserID]map[*Conn]struct{}
@@ -93,7 +100,7 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log,
+	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log, stop: make(chan struct{}),
 		users: map[herald.UserID]map[*Conn]struct{}{}, conns: map[herald.ConnectionID]*Conn{}}
 	h.rec = newRecorder(ledger, clock, cfg.FlushEvery, log)
 	unsub, err := broker.Subscribe(h.dispatch)
@@ -102,7 +109,26 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 		return nil, err
 	}
 	h.unsub = unsub
+	if cfg.ResyncEvery > 0 {
+		h.wg.Add(1)
+		go h.resyncEvery(cfg.ResyncEvery)
+	}
 	return h, nil
+}
+
+// resyncEvery calls Resync every period until Close.
+func (h *Hub) resyncEvery(period time.Duration) {
+	defer h.wg.Done()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.Resync()
+		}
+	}
 }
 
 // Config returns the configuration in force.
@@ -110,6 +136,7 @@ func (h *Hub) Config() Config { return h.cfg }
 
 // Close closes every connection with going_away and flushes the ledger.
 func (h *Hub) Close() {
+	h.closed.Do(func() { close(h.stop) })
 	h.unsub()
 	h.mu.RLock()
 	all := make([]*Conn, 0, len(h.conns))
@@ -211,4 +238,42 @@ type Meta struct {
 	Remote    string
 	Origin    string
 	UserAgent string
+}
+
+// Resync makes every connection read each of its threads from the store up
+// to the head. Call it when signals may have been lost (the broker
+// reconnected, or periodically as a backstop): the database is the truth,
+// and a connection that missed the last signal of a thread would otherwise
+// wait for the next one.
+func (h *Hub) Resync() {
+	h.mu.RLock()
+	all := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range all {
+		c.control(c.resync)
+	}
+}
+
+// Sync writes the delivery ledger of every connection now; for shutdown,
+// tests and the doctor's freshest view.
+func (h *Hub) Sync() {
+	h.mu.RLock()
+	all := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range all {
+		done := make(chan struct{})
+		c.control(func() { c.flushRuns(false); close(done) })
+		select {
+		case <-done:
+		case <-c.done:
+		case <-time.After(time.Second):
+		}
+	}
+	h.rec.sync()
 }

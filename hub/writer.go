@@ -324,3 +324,28 @@ func (c *Conn) checkCredential(ctx context.Context) {
 		c.hub.log.Error("recheck credential", "conn", c.id, "err", err)
 	}
 }
+
+// resync catches every thread of the user up to its head, including
+// threads the user joined while signals were lost.
+func (c *Conn) resync() {
+	ctx := context.Background()
+	positions, err := c.hub.rules.Positions(ctx, c.user)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	for _, p := range positions {
+		if c.ended[p.ThreadID] {
+			continue
+		}
+		if cur, known := c.cursor[p.ThreadID]; known && cur >= p.Head {
+			continue
+		} else if !known {
+			c.cursor[p.ThreadID] = p.Joined - 1
+		}
+		if err := c.catchUp(ctx, p.ThreadID); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
