@@ -31,4 +31,5 @@ func (s *Server) routes() {
 	s.route("POST /chat/threads/{threadId}/typing", "SendTypingNotification", s.sendTyping)
 
 	s.realtimeRoutes()
+	s.adminRoutes()
 }

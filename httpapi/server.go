@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/wire"
@@ -48,6 +49,7 @@ type Server struct {
 	logMu   sync.RWMutex // guards logDone: no send on reqlog after Close
 	logDone bool
 	tickets tickets
+	doctor  *doctor.Doctor
 	polls   sync.Map // herald.ConnectionID → *pollSession
 	done    chan struct{}
 	closing sync.Once
@@ -67,7 +69,7 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, 4096), done: make(chan struct{}),
-		tickets: tickets{m: map[string]ticket{}}}
+		tickets: tickets{m: map[string]ticket{}}, doctor: doctor.New(store, clock)}
 	s.routes()
 	go s.writeRequests()
 	return s, nil
