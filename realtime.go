@@ -148,6 +148,11 @@ type Ledger interface {
 	// ListAcks returns acks matching f (with Seq > 0: those with Seq >= it),
 	// oldest first.
 	ListAcks(ctx context.Context, f DeliveryFilter) ([]Ack, error)
+	// PruneEvidence deletes evidence older than before — request-log rows,
+	// connections closed or refused before it, delivery runs last pushed
+	// before it, acks — and returns how many rows it deleted. Open
+	// connections and thread history are kept.
+	PruneEvidence(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Position is where a user stands in one thread: the part of its history

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"LedgerEmpty", testLedgerEmpty},
 		{"LedgerDefaultLimits", testLedgerDefaultLimits},
 		{"LedgerConcurrent", testLedgerConcurrent},
+		{"PruneEvidence", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

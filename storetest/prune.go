@@ -1,0 +1,73 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/herald-chat/herald"
+)
+
+// testPrune checks that PruneEvidence deletes exactly the evidence older
+// than the cut-off and keeps open connections and everything newer.
+func testPrune(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	cut := at(1000)
+	for i, ms := range []int{500, 1500} {
+		if err := s.LogRequest(ctx, herald.Request{At: at(ms), RequestID: []string{"old", "new"}[i], Operation: "op", Status: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conns := []herald.Connection{
+		{ID: "c_closed_old", UserID: "u", OpenedAt: at(100), ClosedAt: at(500), CloseCode: 4000},
+		{ID: "c_refused_old", OpenedAt: at(200), Refused: herald.ReasonTokenInvalid},
+		{ID: "c_open_old", UserID: "u", OpenedAt: at(300)},
+		{ID: "c_closed_new", UserID: "u", OpenedAt: at(400), ClosedAt: at(1500), CloseCode: 4000},
+		{ID: "c_refused_new", OpenedAt: at(1200), Refused: herald.ReasonTokenInvalid},
+	}
+	for _, c := range conns {
+		if err := s.CreateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if !c.ClosedAt.IsZero() {
+			if err := s.UpdateConnection(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.RecordDeliveries(ctx, []herald.Delivery{
+		{UserID: "u", ThreadID: "t", ConnectionID: "c", FromSeq: 1, ToSeq: 2, FirstAt: at(100), LastAt: at(900)},
+		{UserID: "u", ThreadID: "t", ConnectionID: "c", FromSeq: 3, ToSeq: 4, FirstAt: at(900), LastAt: at(1100)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordAcks(ctx, []herald.Ack{{UserID: "u", ThreadID: "t", ConnectionID: "c", Seq: 2, At: at(950)},
+		{UserID: "u", ThreadID: "t", ConnectionID: "c", Seq: 4, At: at(1000)}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PruneEvidence(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 { // 1 request, 2 connections, 1 delivery run, 1 ack
+		t.Errorf("got %d rows pruned, want 5", n)
+	}
+	reqs, _ := s.ListRequests(ctx, herald.RequestFilter{})
+	if len(reqs) != 1 || reqs[0].RequestID != "new" {
+		t.Errorf("requests after prune: got %+v, want only the new one", reqs)
+	}
+	cs, _ := s.ListConnections(ctx, herald.ConnectionFilter{})
+	got := map[herald.ConnectionID]bool{}
+	for _, c := range cs {
+		got[c.ID] = true
+	}
+	if len(cs) != 3 || !got["c_open_old"] || !got["c_closed_new"] || !got["c_refused_new"] {
+		t.Errorf("connections after prune: got %v, want the open one and the new ones", got)
+	}
+	ds, _ := s.ListDeliveries(ctx, herald.DeliveryFilter{})
+	if len(ds) != 1 || ds[0].FromSeq != 3 {
+		t.Errorf("deliveries after prune: got %+v, want the run last pushed after the cut", ds)
+	}
+	as, _ := s.ListAcks(ctx, herald.DeliveryFilter{})
+	if len(as) != 1 || as[0].Seq != 4 {
+		t.Errorf("acks after prune: got %+v, want the one at the cut", as)
+	}
+}
