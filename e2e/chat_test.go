@@ -184,6 +184,16 @@ func TestMessages(t *testing.T) {
 	if len(rr.Value) != 1 || rr.Value[0].ChatMessageID != out.ID || rr.Value[0].SenderCommunicationIdentifier.UserID() != bob.ID {
 		t.Errorf("got receipts %+v", rr.Value)
 	}
+	// An older message does not move the receipt back.
+	e.ok(e.do("POST", "/chat/threads/"+th+"/messages", alice.Token, wire.SendMessageRequest{Content: "newer"}), 201, nil)
+	var newer wire.MessageList
+	e.ok(e.do("GET", "/chat/threads/"+th+"/messages?maxPageSize=1", bob.Token, nil), 200, &newer)
+	e.ok(e.do("POST", "/chat/threads/"+th+"/readReceipts", bob.Token, wire.SendReadReceiptRequest{ChatMessageID: newer.Value[0].ID}), 200, nil)
+	e.ok(e.do("POST", "/chat/threads/"+th+"/readReceipts", bob.Token, wire.SendReadReceiptRequest{ChatMessageID: out.ID}), 200, nil)
+	e.ok(e.do("GET", "/chat/threads/"+th+"/readReceipts", alice.Token, nil), 200, &rr)
+	if len(rr.Value) != 1 || rr.Value[0].ChatMessageID != newer.Value[0].ID {
+		t.Errorf("receipt moved back: got %+v, want %s", rr.Value, newer.Value[0].ID)
+	}
 	e.ok(e.do("POST", "/chat/threads/"+th+"/typing", bob.Token, nil), 200, nil)
 	e.ok(e.do("POST", "/chat/threads/"+th+"/typing", bob.Token, wire.TypingRequest{SenderDisplayName: "Bob"}), 200, nil)
 }

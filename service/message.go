@@ -261,6 +261,9 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mi
 		if err := m.visible(msg); err != nil {
 			return err
 		}
+		if newer, err := readPast(ctx, tx, id, c.User, msg.Seq); err != nil || newer {
+			return err // a receipt never moves back: an older message changes nothing
+		}
 		if err := tx.PutReadReceipt(ctx, herald.ReadReceipt{ThreadID: id, UserID: c.User, MessageID: mid, ReadAt: now}); err != nil {
 			return internal("store read receipt", err)
 		}
@@ -319,4 +322,24 @@ func (s *Service) checkContent(content string) error {
 			"content is %d bytes; the limit is %d", len(content), s.limits.MaxContentBytes).WithTarget("content")
 	}
 	return nil
+}
+
+// readPast reports whether the user's receipt in the thread is already at
+// or past seq.
+func readPast(ctx context.Context, tx herald.Tx, id herald.ThreadID, user herald.UserID, seq herald.Seq) (bool, error) {
+	rs, err := tx.ListReadReceipts(ctx, id, herald.Page{})
+	if err != nil {
+		return false, internal("list read receipts", err)
+	}
+	for _, r := range rs {
+		if r.UserID != user {
+			continue
+		}
+		prev, err := tx.GetMessage(ctx, id, r.MessageID)
+		if err != nil {
+			return false, internal("get read message", err)
+		}
+		return prev.Seq >= seq, nil
+	}
+	return false, nil
 }
