@@ -89,6 +89,10 @@ type Tx interface {
 	// UpdateThread stores the thread's topic, metadata, updated and deleted
 	// fields.
 	UpdateThread(ctx context.Context, t Thread) error
+	// LockThread returns the thread and locks it against other writers of
+	// the thread until the transaction ends, so that checks made after it
+	// (membership, deletion) still hold at commit. ErrNotFound if none.
+	LockThread(ctx context.Context, id ThreadID) (Thread, error)
 	// NextSeq locks the thread against other writers until the transaction
 	// ends, allocates its next Seq and records at as the thread's last
 	// activity (and as LastMessageAt when message is true).

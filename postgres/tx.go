@@ -176,3 +176,14 @@ func (t *tx) PutReadReceipt(ctx context.Context, r herald.ReadReceipt) error {
 	}
 	return nil
 }
+
+// LockThread reads thread id with FOR UPDATE: the row lock that NextSeq
+// also takes, so membership read after it cannot change before commit.
+func (t *tx) LockThread(ctx context.Context, id herald.ThreadID) (herald.Thread, error) {
+	var th herald.Thread
+	row := t.q.QueryRow(ctx, `SELECT `+threadColumns+` FROM threads t WHERE t.id = $1 FOR UPDATE`, id)
+	if err := scanThread(row, &th); err != nil {
+		return herald.Thread{}, classify(err, "lock thread %s", id)
+	}
+	return th, nil
+}

@@ -65,7 +65,17 @@ func reader(ctx context.Context, r herald.Reader, c Caller, id herald.ThreadID) 
 }
 
 // member loads a thread for a caller who must be a current participant.
+// Inside a transaction (r is a herald.Tx) it locks the thread first, so
+// that a removal or deletion committed by another writer cannot slip in
+// between this check and the commit.
 func member(ctx context.Context, r herald.Reader, c Caller, id herald.ThreadID) (membership, error) {
+	if tx, ok := r.(herald.Tx); ok {
+		if _, err := tx.LockThread(ctx, id); herald.IsNotFound(err) {
+			return membership{}, threadNotFound(id)
+		} else if err != nil {
+			return membership{}, internal("lock thread", err)
+		}
+	}
 	m, err := reader(ctx, r, c, id)
 	if err != nil {
 		return m, err

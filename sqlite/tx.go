@@ -183,3 +183,9 @@ func (t *tx) PutReadReceipt(ctx context.Context, r herald.ReadReceipt) error {
 	}
 	return nil
 }
+
+// LockThread returns thread id. SQLite has one writer: the transaction
+// (BEGIN IMMEDIATE) already excludes every other writer until it ends.
+func (t *tx) LockThread(ctx context.Context, id herald.ThreadID) (herald.Thread, error) {
+	return t.GetThread(ctx, id)
+}

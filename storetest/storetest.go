@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"NextSeq", testNextSeq},
 		{"NextSeqRollback", testNextSeqRollback},
 		{"NextSeqConcurrent", testNextSeqConcurrent},
+		{"LockThread", testLockThread},
 		{"ListThreads", testListThreads},
 		{"Participants", testParticipants},
 		{"ReadReceipts", testReadReceipts},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/herald-chat/herald"
 )
@@ -301,4 +302,47 @@ func testListThreads(t *testing.T, s herald.Store) {
 		t.Fatalf("ListThreads(u_b): got error %v, want nil", err)
 	}
 	wantDiff(t, "ListThreads(u_b)", []herald.ThreadID{"t_1", "t_3"}, ids(others, threadID))
+}
+
+// testLockThread checks LockThread: not_found for a missing thread, and a
+// writer that locks after another writer's commit sees that commit.
+func testLockThread(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	createThreads(t, s, newThread("t_a", "u_a", 0))
+	err := s.Update(ctx, func(tx herald.Tx) error {
+		_, err := tx.LockThread(ctx, "t_missing")
+		return err
+	})
+	if !herald.IsNotFound(err) {
+		t.Errorf("LockThread of a missing thread: got %v, want not_found", err)
+	}
+	locked := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(ctx, func(tx herald.Tx) error {
+			th, err := tx.LockThread(ctx, "t_a")
+			if err != nil {
+				return err
+			}
+			close(locked)
+			time.Sleep(100 * time.Millisecond) // the second writer waits here
+			th.DeletedAt, th.DeletedBy = at(5), "u_a"
+			return tx.UpdateThread(ctx, th)
+		})
+	}()
+	<-locked
+	var seen herald.Thread
+	if err := s.Update(ctx, func(tx herald.Tx) error {
+		th, err := tx.LockThread(ctx, "t_a")
+		seen = th
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if !seen.Deleted() {
+		t.Errorf("a writer locking after another's commit read the thread before it: got %+v", seen)
+	}
 }
