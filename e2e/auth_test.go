@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"strings"
@@ -129,6 +130,12 @@ func TestTokenExpiry(t *testing.T) {
 	}
 	if !strings.Contains(r.Header.Get("WWW-Authenticate"), "invalid_token") {
 		t.Errorf("got WWW-Authenticate %q, want Bearer error=invalid_token", r.Header.Get("WWW-Authenticate"))
+	}
+	// The refusal is evidence about this user: the request log names them.
+	e.flushRequests()
+	rows, err := e.Store.ListRequests(context.Background(), herald.RequestFilter{Caller: herald.UserID(created.Identity.ID), Reason: herald.ReasonTokenExpired})
+	if err != nil || len(rows) != 1 || rows[0].TokenID != herald.TokenID(created.AccessToken.ID) {
+		t.Errorf("request log: got %+v (%v), want the 401 token_expired attributed to the user and token", rows, err)
 	}
 }
 

@@ -100,7 +100,10 @@ func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, err
 	}
 	tok, err := s.svc.Verify(r.Context(), cred)
 	if err != nil {
-		s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ErrorReason(err))
+		s.cfg.Hub.Refuse(r.Context(), meta, tok.UserID, herald.ErrorReason(err))
+		if rec := recordOf(r); rec != nil {
+			rec.Caller, rec.TokenID = tok.UserID, tok.ID
+		}
 		return tok, err
 	}
 	if rec := recordOf(r); rec != nil {

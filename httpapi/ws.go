@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
@@ -65,7 +66,15 @@ func (s *Server) realtimeWS(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			continue
-		case reason == herald.ReasonClientClosed || reason == herald.ReasonConnectionLost:
+		case reason == herald.ReasonConnectionLost:
+			// The socket died. If the writer killed it (a write timed out:
+			// slow consumer), let its reason win the race to the log.
+			select {
+			case <-conn.Done():
+			case <-time.After(200 * time.Millisecond):
+				conn.Close(code, string(reason), "client")
+			}
+		case reason == herald.ReasonClientClosed:
 			conn.Close(code, string(reason), "client")
 		default:
 			conn.Close(code, string(reason), "server")

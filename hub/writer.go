@@ -286,7 +286,7 @@ func (c *Conn) fail(err error) {
 	switch {
 	case errors.Is(err, errSlow):
 		c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
-	case herald.ErrorCode(err) == herald.CodeUnavailable || herald.ErrorCode(err) == herald.CodeInternal:
+	case isStoreError(err):
 		c.hub.log.Error("connection failed", "conn", c.id, "err", err)
 		c.Close(wire.CloseResync, "resync", "server")
 	default:
@@ -348,4 +348,11 @@ func (c *Conn) resync() {
 			return
 		}
 	}
+}
+
+// isStoreError tells a failure of the rules or the store (a *herald.Error:
+// resume later) from a failure to write to the client (the network).
+func isStoreError(err error) bool {
+	var e *herald.Error
+	return errors.As(err, &e)
 }

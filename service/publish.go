@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 
 	"github.com/herald-chat/herald"
 )
@@ -13,18 +14,83 @@ type batch struct{ signals []herald.Signal }
 func (b *batch) add(s herald.Signal) { b.signals = append(b.signals, s) }
 
 // update runs fn in one store transaction and publishes its signals after
-// the commit. A failed transaction publishes nothing.
-func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) error) error {
+// the commit, in commit order (see commitOrder). A failed transaction
+// publishes nothing.
+func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) error) (err error) {
 	var b batch
-	err := s.store.Update(ctx, func(tx herald.Tx) error {
+	var ticket uint64
+	taken, passed := false, false
+	defer func() {
+		if taken && !passed { // fn or the publish panicked: let the next ones go
+			s.order.pass(ticket)
+		}
+	}()
+	err = s.store.Update(ctx, func(tx herald.Tx) error {
 		b.signals = b.signals[:0] // a retried transaction starts over
-		return fn(tx, &b)
+		if err := fn(tx, &b); err != nil {
+			return err
+		}
+		if !taken && len(b.signals) > 0 {
+			ticket, taken = s.order.take(), true
+		}
+		return nil
 	})
-	if err != nil {
-		return err
+	if taken {
+		s.order.wait(ticket)
+		if err == nil {
+			s.publish(ctx, b.signals...)
+		}
+		passed = true
+		s.order.pass(ticket)
 	}
-	s.publish(ctx, b.signals...)
-	return nil
+	return err
+}
+
+// commitOrder makes transactions publish in the order they committed. A
+// transaction takes a ticket as its last step inside the store's
+// transaction, and after the commit waits for its turn to publish. On the
+// embedded default (SQLite, one writer) ticket order is commit order, so
+// each thread's signals reach the hub in Seq order; published out of
+// order, a later Seq makes every connection of the thread take the earlier
+// one for lost and read it from the store, a storm of reads that a thread
+// of 1,000 connected participants turns into seconds of delay. On an
+// engine with concurrent writers the order is the order of the ends of the
+// transactions' work, and a wait lasts at most a commit.
+type commitOrder struct {
+	mu     sync.Mutex
+	cond   sync.Cond // on mu: next moved
+	issued uint64    // tickets handed out
+	next   uint64    // the ticket whose turn it is
+}
+
+// take hands out the next ticket.
+func (o *commitOrder) take() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cond.L = &o.mu
+	t := o.issued
+	o.issued++
+	return t
+}
+
+// wait blocks until it is ticket t's turn.
+func (o *commitOrder) wait(t uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.next != t {
+		o.cond.Wait()
+	}
+}
+
+// pass ends ticket t's turn.
+func (o *commitOrder) pass(t uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.next != t { // after a panic the turn may not have come yet
+		o.cond.Wait()
+	}
+	o.next++
+	o.cond.Broadcast()
 }
 
 // publish hands signals to the broker. The commit is already durable: a

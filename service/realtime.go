@@ -12,7 +12,10 @@ import (
 // log entry. Errors are those of Authenticate.
 func (s *Service) Verify(ctx context.Context, bearer string) (herald.Token, error) {
 	c, err := s.Authenticate(ctx, bearer)
-	return c.Token, err
+	if err != nil {
+		return herald.Token{UserID: c.User, ID: c.Token.ID}, err
+	}
+	return c.Token, nil
 }
 
 // Recheck tells whether a token that was valid still is: not revoked, its

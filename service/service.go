@@ -62,6 +62,7 @@ type Service struct {
 	limits Limits
 	writes *limiter
 	broker herald.Broker
+	order  commitOrder // publishes the signals of transactions in commit order
 }
 
 // New returns a Service. Every dependency is required; broker receives
@@ -89,7 +90,8 @@ type Caller struct {
 // Authenticate verifies an access token and checks, on every request, that
 // it was not revoked and that its identity still exists. Errors are 401s
 // with reason token_missing, token_invalid, token_expired, token_revoked or
-// identity_deleted.
+// identity_deleted; with the last three the returned Caller still names the
+// user (for the request log), and must not be used to act.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, error) {
 	if bearer == "" {
 		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing,
@@ -97,7 +99,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	}
 	claims, err := s.tokens.Verify(bearer)
 	if err != nil {
-		return Caller{}, err
+		// An expired token's claims are still signed: name the caller so the
+		// request log can attribute the 401 (evidence for the doctor).
+		return Caller{User: claims.UserID, Token: herald.Token{ID: claims.TokenID, UserID: claims.UserID}}, err
 	}
 	id, err := s.store.GetIdentity(ctx, claims.UserID)
 	if herald.IsNotFound(err) {
@@ -107,7 +111,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if id.Deleted() {
-		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonIdentityDeleted,
+		return Caller{User: id.ID}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonIdentityDeleted,
 			"the identity %s was deleted at %s; it can no longer act", id.ID, stamp(id.DeletedAt))
 	}
 	tok, err := s.store.GetToken(ctx, claims.TokenID)
@@ -118,7 +122,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
 	if tok.Revoked() {
-		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenRevoked,
+		return Caller{User: tok.UserID, Token: tok}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenRevoked,
 			"the access token was revoked at %s; issue a new one", stamp(tok.RevokedAt))
 	}
 	return Caller{User: tok.UserID, Token: tok}, nil

@@ -101,12 +101,13 @@ func (s *Signer) Verify(tok string) (herald.Claims, error) {
 		return s.key.Public(), nil
 	})
 	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		if errors.Is(err, jwt.ErrTokenExpired) && validSignature(err) {
 			exp := "unknown"
 			if c.ExpiresAt != nil {
 				exp = c.ExpiresAt.UTC().Format(time.RFC3339)
 			}
-			return herald.Claims{}, &herald.Error{Code: herald.CodeUnauthorized, Reason: herald.ReasonTokenExpired,
+			// The signature held: say whose token it was, for the evidence.
+			return herald.Claims{TokenID: herald.TokenID(c.ID), UserID: herald.UserID(c.Subject)}, &herald.Error{Code: herald.CodeUnauthorized, Reason: herald.ReasonTokenExpired,
 				Message: "the access token expired at " + exp + "; issue a new one (refresh before expiry)", Err: err}
 		}
 		e := invalid("the access token is not valid: %v", err)
@@ -159,3 +160,8 @@ func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err err
 	}
 	return key, true, nil
 }
+
+// validSignature reports whether a parse error came from claim validation
+// only (the signature was verified): golang-jwt validates claims after the
+// signature, and joins ErrTokenInvalidClaims to claim errors.
+func validSignature(err error) bool { return errors.Is(err, jwt.ErrTokenInvalidClaims) }
