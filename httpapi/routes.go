@@ -32,4 +32,5 @@ func (s *Server) routes() {
 
 	s.realtimeRoutes()
 	s.adminRoutes()
+	s.webRoutes() // httpapi/web.go: the pages and, with Config.DevLogin, POST /dev/login
 }

@@ -32,10 +32,12 @@ type Config struct {
 	ReplayPage   int           // events per replay query (default 500)
 	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
 	Node         string        // this node's name in the connection log
-	// ResyncEvery, when positive, calls Resync this often: the backstop for
-	// signals a networked broker lost without telling (the last signal of a
-	// thread, lost, leaves no gap for the next one to reveal). Zero (the
-	// default) never does; the in-process broker loses nothing.
+	// ResyncEvery, when positive, catches every connection up from the
+	// store once per this period (spread over it, one connection at a
+	// time): the backstop for signals a networked broker lost without
+	// telling (the last signal of a thread, lost, leaves no gap for the next
+	// one to reveal). Zero (the default) never does; the in-process broker
+	// loses nothing.
 	ResyncEvery time.Duration
 }
 
@@ -116,19 +118,39 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 	return h, nil
 }
 
-// resyncEvery calls Resync every period until Close.
+// resyncEvery catches every connection up from the store once per period
+// until Close, spreading the connections evenly over the period so that
+// the store sees a steady trickle of catch-ups rather than a spike.
 func (h *Hub) resyncEvery(period time.Duration) {
 	defer h.wg.Done()
-	t := time.NewTicker(period)
+	t := time.NewTimer(period)
 	defer t.Stop()
 	for {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-			h.Resync()
+		all := h.all()
+		step := period / time.Duration(len(all)+1)
+		for i := 0; i <= len(all); i++ {
+			t.Reset(step)
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+			if i < len(all) {
+				all[i].control(all[i].resync)
+			}
 		}
 	}
+}
+
+// all returns the open connections.
+func (h *Hub) all() []*Conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	all := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		all = append(all, c)
+	}
+	return all
 }
 
 // Config returns the configuration in force.

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/nats"
+	"github.com/herald-chat/herald/postgres"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -43,6 +47,15 @@ type ServeCmd struct {
 	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
 	WriteRate        float64       `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
 	WriteBurst       int           `default:"200" env:"HERALD_WRITE_BURST" help:"Writes a user may make at once before the rate applies."`
+	Store            string        `env:"HERALD_STORE" placeholder:"URL" help:"Where the data lives: empty for SQLite in --data (the embedded default), or a postgres:// URL that every node of a deployment shares."`
+	Schema           string        `default:"public" env:"HERALD_SCHEMA" help:"PostgreSQL schema of Herald's tables, created if missing (with a postgres:// --store)."`
+	Broker           string        `env:"HERALD_BROKER" placeholder:"URL" help:"How nodes hear of committed changes: empty for the in-process broker (one node), or nats:// URLs (comma-separated) that every node shares."`
+	BrokerPrefix     string        `default:"herald" env:"HERALD_BROKER_PREFIX" help:"NATS subject prefix; every node of a deployment uses the same one."`
+	ResyncEvery      time.Duration `default:"30s" env:"HERALD_RESYNC_EVERY" help:"With a NATS broker, catch every connection up from the store this often, as a backstop for lost signals; 0 disables."`
+	Node             string        `env:"HERALD_NODE" help:"This node's name in the connection log (default hostname:port)."`
+	Pprof            string        `env:"HERALD_PPROF" placeholder:"ADDR" help:"Serve net/http/pprof on this address, on its own listener (off by default; for profiling)."`
+	Retention        time.Duration `default:"720h" env:"HERALD_RETENTION" help:"Keep evidence (request log, connection log, delivery ledger) this long; 0 keeps it forever."`
+	DevLogin         bool          `env:"HERALD_DEV_LOGIN" help:"Development only: let anyone create an identity and chat token with POST /dev/login (the chat page's dev sign-in)."`
 }
 
 // Run starts the server and blocks until SIGINT or SIGTERM.
@@ -54,7 +67,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
-	srv, cleanup, err := c.build(ctx, g, log, ln.Addr().String())
+	srv, drain, cleanup, err := c.build(ctx, g, log, ln.Addr().String())
 	if err != nil {
 		ln.Close()
 		return err
@@ -64,33 +77,37 @@ func (c *ServeCmd) Run(g *Globals) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("herald listening", "addr", ln.Addr().String(), "data", c.Data)
+	defer servePprof(c.Pprof, log)()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	// Close the real-time connections first (going_away): open SSE and
+	// long-poll requests would otherwise hold Shutdown until its timeout.
+	drain()
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return hs.Shutdown(shut)
 }
 
 // build opens the data directory and wires the server.
-func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr string) (http.Handler, func(), error) {
+func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr string) (api http.Handler, drain, cleanup func(), err error) {
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("data directory: %w", err)
 	}
 	keyPath := filepath.Join(c.Data, "signing-key.pem")
 	key, createdKey, err := token.LoadOrCreateKey(keyPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	adminKey, adminPath, createdAdmin, err := adminKey(c.Data, g.AdminKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(c.Data, "herald.db"))
+	store, err := c.openStore(ctx, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	clock, ids := herald.SystemClock{}, herald.RandomIDs{}
 	limits := service.DefaultLimits()
@@ -100,26 +117,36 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	if limits.DefaultPageSize > limits.MaxPageSize {
 		limits.DefaultPageSize = limits.MaxPageSize
 	}
-	broker := inmem.New()
+	node := c.nodeName(addr)
+	broker, lost, resyncEvery, err := c.openBroker(node, log)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
 	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), broker, clock, ids, limits)
 	if err != nil {
+		broker.Close()
 		store.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	node, _ := os.Hostname()
-	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: node}, log)
+	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: node,
+		ResyncEvery: resyncEvery}, log)
 	if err != nil {
+		broker.Close()
 		store.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
-		Hub: h, AllowedOrigins: c.AllowedOrigins})
+	stopResync := resyncOnLoss(h, lost)
+	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin})
 	if err != nil {
+		stopResync()
 		h.Close()
+		broker.Close()
 		store.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if createdKey || createdAdmin {
+	if (createdKey || createdAdmin) && adminPath != "" {
 		fmt.Fprintf(os.Stderr, `Herald created its keys in %s:
   signing key: %s (keep it secret; tokens are signed with it)
   admin key:   %s
@@ -127,10 +154,165 @@ Use the admin key for identity commands, for example:
   export HERALD_URL=http://%s HERALD_ADMIN_KEY=$(cat %s)
   herald identity create --scopes chat
 `, c.Data, keyPath, adminPath, addr, adminPath)
+	} else if createdKey {
+		fmt.Fprintf(os.Stderr, "Herald created its signing key %s (keep it secret); the admin key comes from --admin-key/HERALD_ADMIN_KEY\n", keyPath)
 	} else if adminPath != "" {
 		fmt.Fprintf(os.Stderr, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", adminPath, adminPath)
 	}
-	return api, func() { h.Close(); api.Close(); broker.Close(); store.Close() }, nil
+	stopPrune := prune(store, c.Retention, log)
+	var once sync.Once
+	drain = func() { once.Do(func() { stopResync(); h.Close() }) }
+	return server, drain, func() { drain(); stopPrune(); server.Close(); broker.Close(); store.Close() }, nil
+}
+
+// prune deletes evidence older than the retention period, hourly, until
+// the returned function is called. A retention of 0 keeps everything.
+func prune(store herald.Store, retention time.Duration, log *slog.Logger) (stop func()) {
+	if retention <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			n, err := store.PruneEvidence(context.Background(), time.Now().Add(-retention))
+			if err != nil {
+				log.Error("prune evidence", "err", err)
+			} else if n > 0 {
+				log.Info("pruned evidence", "rows", n, "older than", retention)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Hour):
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// openStore opens the Store --store names: SQLite in the data directory
+// (the embedded default), or a PostgreSQL database shared by every node.
+func (c *ServeCmd) openStore(ctx context.Context, log *slog.Logger) (herald.Store, error) {
+	switch {
+	case c.Store == "" || c.Store == "sqlite":
+		s, err := sqlite.Open(ctx, filepath.Join(c.Data, "herald.db"))
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://"):
+		s, err := postgres.Open(ctx, c.Store, postgres.WithSchema(c.Schema))
+		if err != nil {
+			return nil, fmt.Errorf("store %s: %w", redact(c.Store), err)
+		}
+		log.Info("herald store", "engine", "postgres", "database", redact(c.Store), "schema", c.Schema)
+		return s, nil
+	}
+	return nil, fmt.Errorf("--store %s: want nothing (SQLite in --data) or a postgres:// URL", redact(c.Store))
+}
+
+// openBroker connects the Broker --broker names. With NATS, lost receives
+// (without blocking the broker) whenever signals may have been lost: the
+// connection came back, or the client dropped some. resyncEvery is the
+// hub's periodic backstop; the in-process broker loses nothing and needs
+// neither.
+func (c *ServeCmd) openBroker(node string, log *slog.Logger) (b herald.Broker, lost <-chan struct{}, resyncEvery time.Duration, err error) {
+	switch {
+	case c.Broker == "" || c.Broker == "inmem":
+		if c.Store != "" && c.Store != "sqlite" {
+			log.Warn("in-process broker: connections on other nodes sharing this store will not hear of this node's changes; use --broker nats://...")
+		}
+		return inmem.New(), nil, 0, nil
+	case strings.HasPrefix(c.Broker, "nats://") || strings.HasPrefix(c.Broker, "tls://"):
+		ch := make(chan struct{}, 1)
+		notify := func() {
+			select {
+			case ch <- struct{}{}:
+			default: // a catch-up is pending already
+			}
+		}
+		nb, err := nats.New(c.Broker, nats.WithPrefix(c.BrokerPrefix), nats.WithName(node),
+			nats.OnDisconnect(func(err error) {
+				log.Warn("broker disconnected: signals from other nodes are missed until it reconnects", "err", err)
+			}),
+			nats.OnReconnect(func() {
+				log.Info("broker reconnected: catching every connection up from the store")
+				notify()
+			}),
+			nats.OnDrop(func(err error) {
+				log.Warn("broker dropped signals: catching every connection up from the store", "err", err)
+				notify()
+			}))
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("broker %s: %w", redact(c.Broker), err)
+		}
+		log.Info("herald broker", "engine", "nats", "servers", redact(c.Broker), "prefix", c.BrokerPrefix, "resyncEvery", c.ResyncEvery)
+		return nb, ch, c.ResyncEvery, nil
+	}
+	return nil, nil, 0, fmt.Errorf("--broker %s: want nothing (in-process, one node) or nats:// URLs", redact(c.Broker))
+}
+
+// resyncAgain is the pause before the second catch-up after a loss.
+const resyncAgain = time.Second
+
+// resyncOnLoss catches every connection of h up from the store each time
+// lost says signals may have been lost, and once more resyncAgain later: a
+// commit on another node while the restored subscription was still on its
+// way to the server is neither in the first pass nor in the live stream.
+// The hub fills every other gap itself, on the next signal of the thread.
+// It returns the function that stops it.
+func resyncOnLoss(h *hub.Hub, lost <-chan struct{}) (stop func()) {
+	if lost == nil {
+		return func() {}
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		var again <-chan time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case <-lost:
+				h.Resync()
+				again = time.After(resyncAgain)
+			case <-again:
+				again = nil
+				h.Resync()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); <-exited }) }
+}
+
+// nodeName is --node, or else hostname:port.
+func (c *ServeCmd) nodeName(addr string) string {
+	if c.Node != "" {
+		return c.Node
+	}
+	host, _ := os.Hostname()
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		return host + ":" + port
+	}
+	return host
+}
+
+// redact returns the URLs of a --store or --broker value (comma-separated)
+// without their passwords, for logs and errors.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			parts[i] = "(unparsable URL)"
+			continue
+		}
+		parts[i] = u.Redacted()
+	}
+	return strings.Join(parts, ",")
 }
 
 // adminKey returns the admin key from the environment or flag if set, or

@@ -1,0 +1,137 @@
+// Two browser contexts chat in real time through the chat page, and one
+// goes offline and comes back with nothing missing.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  SKIP,
+  cleanup,
+  createThreadIn,
+  eventually,
+  launch,
+  messageTexts,
+  openContext,
+  openThreadIn,
+  sendIn,
+  shot,
+  signIn,
+  startServer,
+  waitConnected,
+} from "./harness.js";
+
+test("two browsers chat in real time: messages in sequence order, typing, read receipts, edit, delete, participants", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  // What a new user sees first.
+  const newcomer = await openContext(browser);
+  await newcomer.page.goto(server.url + "/");
+  await newcomer.page.locator("#dev-form").waitFor({ state: "visible" });
+  await shot(newcomer.page, "signin");
+  await newcomer.context.close();
+  const alice = await signIn(browser, server, "Alice");
+  await shot(alice.page, "signed-in-empty");
+  const bob = await signIn(browser, server, "Bob");
+
+  const thread = await createThreadIn(alice.page, "Launch plans", [bob.id]);
+  // Bob's page learns of the thread from the participantsAdded event.
+  await bob.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor();
+  await openThreadIn(bob.page, thread);
+
+  await sendIn(alice.page, "hello bob");
+  await bob.page.locator("#messages li.msg .body", { hasText: "hello bob" }).waitFor();
+  await sendIn(bob.page, "hi alice");
+  await alice.page.locator("#messages li.msg .body", { hasText: "hi alice" }).waitFor();
+  for (let i = 1; i <= 3; i++) await sendIn(alice.page, `burst ${i}`);
+  await bob.page.locator("#messages li.msg .body", { hasText: "burst 3" }).waitFor();
+
+  // Sequence order, on both pages, with no gaps in what was sent.
+  for (const u of [alice, bob]) {
+    const msgs = await eventually(async () => {
+      const m = await messageTexts(u.page);
+      assert.equal(m.length, 5, `${u.name}: got ${m.length} messages, want 5`);
+      return m;
+    });
+    assert.deepEqual(
+      msgs.map((m) => m.text),
+      ["hello bob", "hi alice", "burst 1", "burst 2", "burst 3"],
+      `${u.name}: messages out of order`,
+    );
+    for (let i = 1; i < msgs.length; i++) assert.ok(msgs[i]!.seq > msgs[i - 1]!.seq, `${u.name}: seq ${msgs[i]!.seq} after ${msgs[i - 1]!.seq}`);
+  }
+
+  // Typing: Bob types, Alice sees it.
+  await bob.page.type("#composer-text", "typing something");
+  await alice.page.locator("#typing", { hasText: "Bob is typing" }).waitFor();
+  await bob.page.fill("#composer-text", "");
+
+  // Read receipts: Bob has the thread open, so Alice's newest message shows as read by Bob.
+  await alice.page.locator("#messages li.msg", { hasText: "burst 3" }).locator(".read", { hasText: "Read by Bob" }).waitFor();
+
+  // Edit and delete, seen live by Bob.
+  const firstId = await alice.page.locator("#messages li.msg", { hasText: "hello bob" }).getAttribute("data-id");
+  const first = alice.page.locator(`#messages li[data-id="${firstId}"]`);
+  await first.locator("button", { hasText: "Edit" }).click();
+  await first.locator("textarea.edit").fill("hello bob (edited)");
+  await first.locator("button", { hasText: "Save" }).click();
+  await bob.page.locator("#messages li.msg", { hasText: "hello bob (edited)" }).locator(".edited").waitFor();
+  await alice.page.locator("#messages li.msg", { hasText: "burst 2" }).locator("button", { hasText: "Delete" }).click();
+  await bob.page.locator("#messages li.msg.deleted .body", { hasText: "message deleted" }).waitFor();
+
+  // Participants: both, by name.
+  await bob.page.locator("#participants li", { hasText: "Alice" }).waitFor();
+  await alice.page.locator("#participants li", { hasText: "Bob" }).waitFor();
+  assert.equal(await alice.page.locator("#participants li").count(), 2);
+
+  await shot(alice.page, "chat-alice");
+  await shot(bob.page, "chat-bob");
+  assert.deepEqual(
+    alice.console.filter((l) => l.startsWith("error") || l.startsWith("pageerror")),
+    [],
+    "Alice's console has errors",
+  );
+});
+
+test("a page that goes offline catches up with nothing missing when it comes back", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  const alice = await signIn(browser, server, "Alice");
+  const bob = await signIn(browser, server, "Bob");
+  const thread = await createThreadIn(alice.page, "Offline test", [bob.id]);
+  await bob.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor();
+  await openThreadIn(bob.page, thread);
+  await sendIn(alice.page, "before 1");
+  await bob.page.locator("#messages .body", { hasText: "before 1" }).waitFor();
+  const firstConnection = await bob.page.getAttribute("#conn", "data-connection-id");
+
+  await bob.context.setOffline(true);
+  await bob.page.locator("#conn[data-state=offline]").waitFor();
+  await shot(bob.page, "offline-bob");
+  const sent = [];
+  for (let i = 1; i <= 6; i++) {
+    sent.push(`while away ${i}`);
+    await sendIn(alice.page, `while away ${i}`);
+  }
+  await alice.page.locator("#messages .body", { hasText: "while away 6" }).waitFor();
+  // Nothing reaches Bob while offline.
+  assert.equal(await bob.page.locator("#messages .body", { hasText: "while away" }).count(), 0);
+
+  await bob.context.setOffline(false);
+  await waitConnected(bob.page);
+  await bob.page.locator("#messages .body", { hasText: "while away 6" }).waitFor();
+  await sendIn(alice.page, "after");
+  await bob.page.locator("#messages .body", { hasText: "after" }).waitFor();
+
+  const texts = (await messageTexts(bob.page)).map((m) => m.text);
+  assert.deepEqual(texts, ["before 1", ...sent, "after"], "Bob's messages after coming back");
+  const seqs = (await messageTexts(bob.page)).map((m) => m.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "in sequence order");
+  const secondConnection = await bob.page.getAttribute("#conn", "data-connection-id");
+  assert.notEqual(secondConnection, firstConnection, "Bob reconnected on a new connection (and resumed on it)");
+
+  // The server's evidence: Bob's first connection closed, a second one resumed and got the missed run.
+  const conns = await server.admin.listEvidence("Connections", { user: bob.id });
+  assert.ok((conns.rows ?? []).length >= 2, `Bob's connections: ${JSON.stringify(conns.rows)}`);
+  await shot(bob.page, "offline-bob-back");
+});

@@ -1,0 +1,198 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/hub"
+	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/sqlite"
+	"github.com/herald-chat/herald/token"
+	"github.com/herald-chat/herald/web"
+	"github.com/herald-chat/herald/wire"
+)
+
+func TestDistHasThePages(t *testing.T) {
+	for _, name := range []string{"index.html", "doctor.html", "style.css", "chat.js", "doctor.js", "herald.js"} {
+		b, err := fs.ReadFile(web.FS(), name)
+		if err != nil {
+			t.Errorf("dist/%s: %v (run: cd web && npm ci && npm run build)", name, err)
+			continue
+		}
+		if len(b) == 0 {
+			t.Errorf("dist/%s: got 0 bytes, want the built file", name)
+		}
+	}
+}
+
+// mustServe runs the HTTP API on a real SQLite store, with or without the
+// dev login.
+func mustServe(tb testing.TB, devLogin bool) string {
+	tb.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "herald.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	clock, ids, broker := herald.SystemClock{}, herald.RandomIDs{}, inmem.New()
+	svc, err := service.New(store, token.New(key, "", "", clock), broker, clock, ids, service.DefaultLimits())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: "hak_test", Hub: h, DevLogin: devLogin})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	tb.Cleanup(func() {
+		h.Close()
+		srv.Close()
+		api.Close()
+		store.Close()
+	})
+	return srv.URL
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func mustDo(tb testing.TB, method, url, bearer, body string, header ...string) answer {
+	tb.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, b}
+}
+
+func (a answer) reason() string {
+	var e wire.ErrorResponse
+	json.Unmarshal(a.body, &e)
+	return e.Error.Reason
+}
+
+func TestPagesAndAssets(t *testing.T) {
+	url := mustServe(t, false)
+	for _, tc := range []struct {
+		path, ctype string
+		csp         bool
+	}{
+		{"/", "text/html", true},
+		{"/doctor", "text/html", true},
+		{"/web/chat.js", "text/javascript", false},
+		{"/web/herald.js", "text/javascript", false},
+		{"/web/style.css", "text/css", false},
+	} {
+		a := mustDo(t, "GET", url+tc.path, "", "")
+		if a.status != http.StatusOK || !strings.HasPrefix(a.header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("GET %s: got %d %s, want 200 %s", tc.path, a.status, a.header.Get("Content-Type"), tc.ctype)
+		}
+		if got := a.header.Get("Content-Security-Policy") != ""; got != tc.csp {
+			t.Errorf("GET %s: Content-Security-Policy set: got %v, want %v", tc.path, got, tc.csp)
+		}
+		etag := a.header.Get("ETag")
+		if again := mustDo(t, "GET", url+tc.path, "", "", "If-None-Match", etag); etag == "" || again.status != http.StatusNotModified {
+			t.Errorf("GET %s with If-None-Match %s: got %d, want 304", tc.path, etag, again.status)
+		}
+	}
+	if a := mustDo(t, "GET", url+"/", "", ""); !bytes.Contains(a.body, []byte(`data-dev-login="off"`)) {
+		t.Errorf("GET / without dev login: got no data-dev-login=\"off\", want it")
+	}
+	for _, path := range []string{"/web/nope.js", "/web/index.html", "/index.html", "/chat/threads/"} {
+		if a := mustDo(t, "GET", url+path, "", ""); a.status != http.StatusNotFound || a.reason() != "route_not_found" {
+			t.Errorf("GET %s: got %d %s, want 404 route_not_found", path, a.status, a.reason())
+		}
+	}
+}
+
+func TestDevLoginDisabled(t *testing.T) {
+	url := mustServe(t, false)
+	a := mustDo(t, "POST", url+"/dev/login", "", `{"name":"Ann"}`)
+	if a.status != http.StatusNotFound || a.reason() != "route_not_found" {
+		t.Errorf("POST /dev/login without --dev-login: got %d %s, want 404 route_not_found", a.status, a.reason())
+	}
+}
+
+func TestDevLogin(t *testing.T) {
+	url := mustServe(t, true)
+	if a := mustDo(t, "GET", url+"/", "", ""); !bytes.Contains(a.body, []byte(`data-dev-login="on"`)) {
+		t.Errorf("GET / with dev login: got no data-dev-login=\"on\", want it")
+	}
+	a := mustDo(t, "POST", url+"/dev/login", "", `{"name":"Ann"}`)
+	var got struct {
+		ID, Token, ExpiresOn string
+	}
+	if err := json.Unmarshal(a.body, &got); a.status != http.StatusCreated || err != nil || !strings.HasPrefix(got.ID, "u_") || got.Token == "" || got.ExpiresOn == "" {
+		t.Fatalf("POST /dev/login: got %d %s, want 201 {id, token, expiresOn}", a.status, a.body)
+	}
+	if a := mustDo(t, "GET", url+"/chat/threads", got.Token, ""); a.status != http.StatusOK {
+		t.Errorf("GET /chat/threads with the dev token: got %d %s, want 200", a.status, a.body)
+	}
+
+	// With the user's token instead of a name: a new token for the same user.
+	r := mustDo(t, "POST", url+"/dev/login", got.Token, "")
+	var renewed struct{ ID, Token string }
+	json.Unmarshal(r.body, &renewed)
+	if r.status != http.StatusCreated || renewed.ID != got.ID || renewed.Token == "" || renewed.Token == got.Token {
+		t.Errorf("POST /dev/login with the token: got %d %s, want 201 with a new token for %s", r.status, r.body, got.ID)
+	}
+
+	for _, tc := range []struct {
+		bearer, body, reason string
+		status               int
+	}{
+		{"", `{}`, "missing_field", 400},
+		{"", `{"name":"` + strings.Repeat("x", 257) + `"}`, "invalid_field", 400},
+		{"", `{"nmae":"Ann"}`, "unknown_field", 400},
+		{"", ``, "invalid_json", 400},
+		{"not-a-token", ``, "token_invalid", 401},
+	} {
+		a := mustDo(t, "POST", url+"/dev/login", tc.bearer, tc.body)
+		if a.status != tc.status || a.reason() != tc.reason {
+			t.Errorf("POST /dev/login %q (bearer %q): got %d %s, want %d %s", tc.body, tc.bearer, a.status, a.reason(), tc.status, tc.reason)
+		}
+	}
+}
