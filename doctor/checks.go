@@ -16,6 +16,7 @@ func identityDeleted(f *facts) Finding {
 	switch {
 	case !f.identityFound:
 		out.Verdict, out.Summary = Confirmed, fmt.Sprintf("there is no identity %s", f.q.User)
+		out.Evidence = []Evidence{{At: f.now, Source: "identities", ID: string(f.q.User), Detail: "no identity record with this id"}}
 		out.Mitigation = "Check the user id the app uses; create the identity with POST /identities."
 	case f.identity.Deleted():
 		out.Verdict = Confirmed
@@ -64,12 +65,21 @@ func credential(f *facts, check Check) Finding {
 	switch {
 	case len(valid) == 0 && len(bad) > 0:
 		out.Verdict = Confirmed
-		out.Summary = fmt.Sprintf("at %s the user had no valid token: %d %s", stamp(f.at), len(bad), plural(len(bad), "token was", "tokens were")+map[bool]string{true: " revoked", false: " expired"}[revoked])
+		out.Summary = fmt.Sprintf("at %s the user had no valid token: %s", stamp(f.at), plural(len(bad), "token was", "tokens were")+map[bool]string{true: " revoked", false: " expired"}[revoked])
 	case len(used) > 0 || len(closed) > 0:
 		out.Verdict = Confirmed
 		out.Summary = fmt.Sprintf("the client used a %s token: %d request(s) refused, %d connection(s) closed for it", map[bool]string{true: "revoked", false: "expired"}[revoked], len(used), len(closed))
-	case len(valid) == 0:
+	case len(valid) == 0 && len(issuedBy(f.tokens, f.at)) == 0:
 		out.Verdict, out.Summary = Inconclusive, fmt.Sprintf("no token was valid at %s, and none was issued before it", stamp(f.at))
+	case len(valid) == 0:
+		// Tokens were issued but none was valid, for the other reason
+		// (expired rather than revoked, or the reverse): that check says so.
+		issued := issuedBy(f.tokens, f.at)
+		out.Verdict = RuledOut
+		out.Summary = fmt.Sprintf("no token was valid at %s, but none was %s then", stamp(f.at), map[bool]string{true: "revoked while unexpired", false: "expired without being revoked first"}[revoked])
+		out.Evidence = tokenEvidence(issued[:1], false)
+		out.Mitigation = ""
+		return out
 	default:
 		out.Verdict = RuledOut
 		out.Summary = fmt.Sprintf("token %s was valid at %s (expires %s)", valid[0].ID, stamp(f.at), stamp(valid[0].ExpiresAt))
@@ -93,7 +103,8 @@ func membership(f *facts) (Finding, Finding) {
 	case !f.memberFound:
 		never.Verdict, never.Summary = Confirmed, "the user was never a participant of the thread, so it is invisible to them (404 thread_not_found)"
 		never.Mitigation = "Add the user to the thread (POST /chat/threads/{id}/participants/:add)."
-		never.Evidence = requestEvidence(f.requestsWith(herald.ReasonThreadNotFound))
+		never.Evidence = append([]Evidence{{At: f.now, Source: "participants", ID: string(f.q.User),
+			Detail: fmt.Sprintf("no membership record, current or past, in thread %s", f.q.Thread)}}, requestEvidence(f.requestsWith(herald.ReasonThreadNotFound))...)
 		removed.Verdict, removed.Summary = RuledOut, "not applicable: never a participant"
 	default:
 		p := f.member
@@ -226,6 +237,17 @@ func slowConsumer(f *facts, delivered bool) Finding {
 	return out
 }
 
+// issuedBy returns the tokens issued at or before t.
+func issuedBy(ts []herald.Token, t time.Time) []herald.Token {
+	var out []herald.Token
+	for _, tok := range ts {
+		if !tok.IssuedAt.After(t) {
+			out = append(out, tok)
+		}
+	}
+	return out
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
@@ -252,7 +274,11 @@ func requestEvidence(rs []herald.Request) []Evidence {
 			out = append(out, Evidence{At: rs[len(rs)-1].At, Source: "requests", Detail: fmt.Sprintf("and %d more like these", len(rs)-5)})
 			break
 		}
-		out = append(out, Evidence{At: r.At, Source: "requests", ID: r.RequestID, Detail: fmt.Sprintf("%s answered %d %s", r.Operation, r.Status, r.Reason)})
+		detail := fmt.Sprintf("%s answered %d", r.Operation, r.Status)
+		if r.Reason != "" {
+			detail += " " + string(r.Reason)
+		}
+		out = append(out, Evidence{At: r.At, Source: "requests", ID: r.RequestID, Detail: detail})
 	}
 	return out
 }

@@ -60,7 +60,24 @@ func diagnose(f *facts) Report {
 		threadDeleted(f), historyNotShared(f), messageDeleted(f), sendRejected(f), slowConsumer(f, delivered),
 		networkBlocked(f, delivered), appNotListening(f, del), offline(f, delivered),
 	} {
+		if fd.Evidence == nil {
+			fd.Evidence = []Evidence{} // the JSON shape has an array, never null
+		}
 		byCheck[fd.Check] = fd
+	}
+	// "Offline, will arrive on resume" is only true when nothing else stops
+	// the message: a confirmed cause before it in priority rules it out.
+	if off := byCheck[CheckOffline]; off.Verdict == Confirmed {
+		// The causes that no resume can overcome (a resume replays a deleted
+		// thread's or message's events, and a new token resumes too).
+		for _, c := range []Check{CheckIdentityDeleted, CheckNotParticipant, CheckParticipantRemove, CheckHistoryNotShared, CheckSendRejected} {
+			if fd := byCheck[c]; fd.Verdict == Confirmed {
+				off.Verdict, off.Summary = RuledOut, fmt.Sprintf("not applicable: %s explains why the message cannot arrive, even on resume", fd.Title)
+				off.Evidence, off.Mitigation = []Evidence{}, ""
+				byCheck[CheckOffline] = off
+				break
+			}
+		}
 	}
 	for _, v := range []Verdict{Confirmed, Inconclusive, RuledOut} {
 		for _, c := range priority {
@@ -71,15 +88,21 @@ func diagnose(f *facts) Report {
 	}
 	r.Delivered = del
 	first := r.Findings[0]
+	acked := delivered && del.AckedAt != nil
+	if first.Verdict == Confirmed && !acked {
+		// The cause is the first confirmed finding, so that Cause and the
+		// head of Findings always agree; an acknowledged delivery has none.
+		r.Cause = first.Check
+	}
 	switch {
-	case delivered && del.AckedAt != nil:
+	case acked:
 		r.Status = "delivered"
 		r.Summary = fmt.Sprintf("delivered at %s to connection %s over %s, acknowledged %d ms later", stamp(del.PushedAt), del.ConnectionID, del.Transport, *del.AckMs)
 	case delivered:
-		r.Status, r.Cause = "delivered", CheckAppNotListening
+		r.Status = "delivered"
 		r.Summary = fmt.Sprintf("pushed at %s to connection %s over %s, but not acknowledged: %s", stamp(del.PushedAt), del.ConnectionID, del.Transport, byCheck[CheckAppNotListening].Summary)
 	case first.Verdict == Confirmed:
-		r.Status, r.Cause = "not_delivered", first.Check
+		r.Status = "not_delivered"
 		if first.Check == CheckOffline {
 			r.Status = "pending"
 		}
@@ -88,9 +111,9 @@ func diagnose(f *facts) Report {
 		r.Status = "unknown"
 		r.Summary = "no check confirmed a cause; see the inconclusive findings"
 	}
-	if delivered && first.Verdict == Confirmed && first.Check != CheckAppNotListening && r.Cause == "" {
+	if delivered && first.Verdict == Confirmed && first.Check != CheckAppNotListening {
 		// Delivered, but something is wrong now (e.g. the thread was deleted
-		// since): the summary stays "delivered"; the finding leads the list.
+		// since): the status stays "delivered"; the finding leads the list.
 		r.Summary += fmt.Sprintf("; since then: %s", first.Summary)
 	}
 	return r

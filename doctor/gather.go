@@ -73,7 +73,7 @@ func gather(ctx context.Context, src Source, q Query, now time.Time) (*facts, er
 	if f.threadRequests, err = src.ListRequests(ctx, herald.RequestFilter{Thread: q.Thread, Since: q.Since, Limit: maxRequests}); err != nil {
 		return nil, fmt.Errorf("thread requests: %w", err)
 	}
-	if f.conns, err = src.ListConnections(ctx, herald.ConnectionFilter{User: q.User, Since: q.Since.Add(-24 * time.Hour), Limit: maxConns}); err != nil {
+	if f.conns, err = src.ListConnections(ctx, herald.ConnectionFilter{User: q.User, Since: f.connSince(), Limit: maxConns}); err != nil {
 		return nil, fmt.Errorf("connections: %w", err)
 	}
 	if f.msgFound {
@@ -98,12 +98,17 @@ func (f *facts) subject(ctx context.Context, src Source) error {
 		}
 		f.msg = m
 	} else if f.threadFound {
-		ms, err := src.ListMessages(ctx, f.q.Thread, herald.MessageFilter{Limit: 1})
+		// The newest user message: system messages (a removal, a topic
+		// change) are not what "no messages arrive" is about.
+		ms, err := src.ListMessages(ctx, f.q.Thread, herald.MessageFilter{Limit: 50})
 		if err != nil {
 			return fmt.Errorf("newest message: %w", err)
 		}
-		if len(ms) == 1 {
-			f.msg, f.msgFound = ms[0], true
+		for _, m := range ms {
+			if !m.Type.System() {
+				f.msg, f.msgFound = m, true
+				break
+			}
 		}
 	}
 	if f.msgFound {
@@ -111,6 +116,10 @@ func (f *facts) subject(ctx context.Context, src Source) error {
 	}
 	return nil
 }
+
+// connSince is where the connection log is read from: a day before the
+// window, so that a connection opened before it and still open is seen.
+func (f *facts) connSince() time.Time { return f.q.Since.Add(-24 * time.Hour) }
 
 func found(err error) (bool, error) {
 	if herald.IsNotFound(err) {
@@ -163,25 +172,53 @@ func (f *facts) openAt(t time.Time) []herald.Connection {
 	return out
 }
 
-// delivery returns the first push of the message and its ack, if any.
+// delivery returns the push of the message that was acknowledged on its
+// own connection, else the first push, with the ack, if any.
 func (f *facts) delivery() *Delivery {
 	if len(f.deliveries) == 0 {
 		return nil
 	}
 	d := f.deliveries[0]
+	for _, run := range f.deliveries {
+		if a, ok := f.ackFor(run.ConnectionID); ok && a.ConnectionID == run.ConnectionID {
+			d = run // the push the app acknowledged on the same connection
+			break
+		}
+	}
 	pushed := d.FirstAt
 	if f.msg.Seq == d.ToSeq && f.msg.Seq != d.FromSeq {
 		pushed = d.LastAt
 	}
 	out := &Delivery{ConnectionID: string(d.ConnectionID), Transport: d.Transport, PushedAt: pushed,
 		LatencyMs: max(pushed.Sub(f.msg.CreatedAt).Milliseconds(), 0)}
-	for _, a := range f.acks {
-		if a.ConnectionID == d.ConnectionID && a.Seq >= f.msg.Seq {
-			at := a.At
-			ms := max(at.Sub(pushed).Milliseconds(), 0)
-			out.AckedAt, out.AckMs = &at, &ms
-			break
-		}
+	if a, ok := f.ackFor(d.ConnectionID); ok {
+		at := a.At
+		ms := max(at.Sub(pushed).Milliseconds(), 0)
+		out.AckedAt, out.AckMs = &at, &ms
 	}
 	return out
+}
+
+// ackFor returns the first ack reaching the message: one from conn if there
+// is one, else one from any connection of the user (the SDK sends the acks
+// left over from a lost connection on the next one, and an ack is the app's
+// word that it took every event up to its Seq, whichever connection
+// carried it).
+func (f *facts) ackFor(conn herald.ConnectionID) (herald.Ack, bool) {
+	var other *herald.Ack
+	for i, a := range f.acks {
+		if a.Seq < f.msg.Seq {
+			continue
+		}
+		if a.ConnectionID == conn {
+			return a, true
+		}
+		if other == nil {
+			other = &f.acks[i]
+		}
+	}
+	if other != nil {
+		return *other, true
+	}
+	return herald.Ack{}, false
 }

@@ -11,6 +11,11 @@ import (
 // the app deaf.
 const unacked = 30 * time.Second
 
+// realtimeOps are the request-log operations of the real-time transports
+// themselves: they are not evidence that REST gets through while real time
+// does not (long-poll polls and SSE frame posts answer 200).
+var realtimeOps = map[string]bool{"ConnectWebSocket": true, "ConnectSSE": true, "ConnectLongPoll": true, "LongPoll": true, "SendRealtimeFrame": true}
+
 // networkBlocked correlates the user's REST activity with their real-time
 // connections: a client that can call the API but never holds a live
 // connection is being blocked on the way (proxy, firewall).
@@ -19,7 +24,7 @@ func networkBlocked(f *facts, delivered bool) Finding {
 		Mitigation: "Let the WebSocket through the proxy or firewall (GET /realtime/ws upgrade), or use the SDKs' fallback to Server-Sent Events or long-polling; the SDKs reconnect with backoff and resume without loss."}
 	var ok []herald.Request
 	for _, r := range f.requests {
-		if r.Status/100 == 2 && r.Operation != "ConnectWebSocket" && r.Operation != "ConnectSSE" && r.Operation != "ConnectLongPoll" {
+		if r.Status/100 == 2 && !realtimeOps[r.Operation] {
 			ok = append(ok, r)
 		}
 	}
@@ -71,7 +76,8 @@ func appNotListening(f *facts, d *Delivery) Finding {
 	if d.AckedAt != nil {
 		out.Verdict = RuledOut
 		out.Summary = fmt.Sprintf("the app acknowledged it %d ms after the push", *d.AckMs)
-		out.Evidence = []Evidence{{At: *d.AckedAt, Source: "acks", ID: d.ConnectionID, Detail: fmt.Sprintf("acknowledged up to sequence ≥ %d", f.msg.Seq)}}
+		a, _ := f.ackFor(herald.ConnectionID(d.ConnectionID))
+		out.Evidence = []Evidence{{At: *d.AckedAt, Source: "acks", ID: string(a.ConnectionID), Detail: fmt.Sprintf("acknowledged up to sequence %d (≥ %d)", a.Seq, f.msg.Seq)}}
 		return out
 	}
 	var conn *herald.Connection
@@ -111,11 +117,15 @@ func offline(f *facts, delivered bool) Finding {
 	case len(open) == 0:
 		out.Verdict = Confirmed
 		last := "never connected in the window"
-		var ev []Evidence
+		// The verdict rests on the stored message and on the connection
+		// log: its newest row, or the absence of any.
+		ev := []Evidence{{At: f.msg.CreatedAt, Source: "messages", ID: string(f.msg.ID), Detail: fmt.Sprintf("committed at sequence %d", f.msg.Seq)}}
 		if len(f.conns) > 0 {
 			c := f.conns[0]
 			last = "last connection " + connDetail(c)
-			ev = connEvidence(f.conns[:1])
+			ev = append(ev, connEvidence(f.conns[:1])...)
+		} else {
+			ev = append(ev, Evidence{At: f.now, Source: "connections", Detail: "no connection of the user logged since " + stamp(f.connSince())})
 		}
 		out.Summary = fmt.Sprintf("no connection of the user is open (%s); the message will arrive on resume", last)
 		out.Evidence = ev

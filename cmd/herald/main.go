@@ -34,6 +34,10 @@ type CLI struct {
 	Receipt     ReceiptCmd     `cmd:"" help:"Send and list read receipts (access token)."`
 	Typing      TypingCmd      `cmd:"" help:"Tell a thread that you are typing (access token)."`
 	Listen      ListenCmd      `cmd:"" help:"Connect as a user and print live events."`
+	Bench       BenchCmd       `cmd:"" help:"Load-test a running server: fan-out, throughput, idle connections, resume (admin key)."`
+	Doctor      DoctorCmd      `cmd:"" help:"Explain why a message did or did not reach a user (admin key)."`
+	Events      EventsCmd      `cmd:"" help:"Print an evidence table the doctor reads (admin key); -o csv too."`
+	Demo        DemoCmd        `cmd:"" help:"Reproduce each failure of the delivery playbook on a server and show the doctor's diagnosis (admin key)."`
 }
 
 // Globals are the flags every command takes, and what the commands share:
