@@ -23,6 +23,9 @@ type Store interface {
 	Update(ctx context.Context, fn func(Tx) error) error
 	// LogRequest appends a row to the request log, outside any transaction.
 	LogRequest(ctx context.Context, r Request) error
+	// LogRequests appends rows to the request log in one transaction (one
+	// commit for many rows: the log shares the writer with sends).
+	LogRequests(ctx context.Context, rs []Request) error
 	// Close releases the store.
 	Close() error
 }

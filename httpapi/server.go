@@ -193,8 +193,23 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
 func (s *Server) writeRequests() {
 	defer close(s.done)
 	for rec := range s.reqlog {
-		if err := s.store.LogRequest(context.Background(), rec); err != nil {
-			s.log.Error("request log", "err", err)
+		// Take what else is queued: one commit for the batch, not one per
+		// request (the log shares SQLite's single writer with sends).
+		batch := []herald.Request{rec}
+	more:
+		for len(batch) < 512 {
+			select {
+			case r, ok := <-s.reqlog:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if err := s.store.LogRequests(context.Background(), batch); err != nil {
+			s.log.Error("request log", "rows", len(batch), "err", err)
 		}
 	}
 }

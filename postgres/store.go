@@ -256,6 +256,16 @@ func (s *Store) LogRequest(ctx context.Context, r herald.Request) error {
 	return nil
 }
 
+// LogRequests appends rows to the request log in one transaction.
+func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
+	return writeBatch(ctx, s, "log requests", `INSERT INTO requests
+		(at, request_id, caller, token_id, operation, thread_id, message_id, status, reason, duration_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, rs, func(r herald.Request) []any {
+		return []any{millis(r.At), r.RequestID, r.Caller, r.TokenID, r.Operation, r.ThreadID, r.MessageID,
+			r.Status, r.Reason, r.Duration.Microseconds()}
+	})
+}
+
 // Close closes the pool, waiting for connections in use to be returned.
 // Calls after Close fail with herald.ErrUnavailable.
 func (s *Store) Close() error {

@@ -161,6 +161,16 @@ func (s *Store) LogRequest(ctx context.Context, r herald.Request) error {
 	return nil
 }
 
+// LogRequests appends rows to the request log in one transaction.
+func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
+	return writeBatch(ctx, s.writer, "log requests", `INSERT INTO requests
+		(at, request_id, caller, token_id, operation, thread_id, message_id, status, reason, duration_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rs, func(r herald.Request) []any {
+		return []any{millis(r.At), r.RequestID, r.Caller, r.TokenID, r.Operation, r.ThreadID, r.MessageID,
+			r.Status, r.Reason, r.Duration.Microseconds()}
+	})
+}
+
 // Close closes both connection pools. Updates still running fail.
 func (s *Store) Close() error {
 	return errors.Join(s.readers.Close(), s.writer.Close())

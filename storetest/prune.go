@@ -71,3 +71,23 @@ func testPrune(t *testing.T, s herald.Store) {
 		t.Errorf("acks after prune: got %+v, want the one at the cut", as)
 	}
 }
+
+// testLogRequests checks the batch write of the request log.
+func testLogRequests(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	if err := s.LogRequests(ctx, nil); err != nil {
+		t.Fatalf("empty batch: got %v, want nil", err)
+	}
+	batch := []herald.Request{
+		{At: at(1), RequestID: "r1", Caller: "u", Operation: "SendChatMessage", ThreadID: "t", MessageID: "m", Status: 201},
+		{At: at(2), RequestID: "r2", Caller: "u", Operation: "GetChatThreadProperties", ThreadID: "t", Status: 404, Reason: herald.ReasonThreadNotFound},
+		{At: at(3), RequestID: "r3", Operation: "ListChatThreads", Status: 401, Reason: herald.ReasonTokenInvalid},
+	}
+	if err := s.LogRequests(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListRequests(ctx, herald.RequestFilter{})
+	if err != nil || len(got) != 3 || got[0].RequestID != "r3" || got[2].RequestID != "r1" || got[1].Reason != herald.ReasonThreadNotFound {
+		t.Errorf("got %+v (%v), want the three rows newest first", got, err)
+	}
+}

@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"LedgerDefaultLimits", testLedgerDefaultLimits},
 		{"LedgerConcurrent", testLedgerConcurrent},
 		{"PruneEvidence", testPrune},
+		{"LogRequests", testLogRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
