@@ -160,13 +160,7 @@ func (h *Hub) Config() Config { return h.cfg }
 func (h *Hub) Close() {
 	h.closed.Do(func() { close(h.stop) })
 	h.unsub()
-	h.mu.RLock()
-	all := make([]*Conn, 0, len(h.conns))
-	for _, c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.RUnlock()
-	for _, c := range all {
+	for _, c := range h.all() {
 		c.Close(wire.CloseGoingAway, "going_away", "server")
 	}
 	h.wg.Wait()
@@ -268,13 +262,7 @@ type Meta struct {
 // and a connection that missed the last signal of a thread would otherwise
 // wait for the next one.
 func (h *Hub) Resync() {
-	h.mu.RLock()
-	all := make([]*Conn, 0, len(h.conns))
-	for _, c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.RUnlock()
-	for _, c := range all {
+	for _, c := range h.all() {
 		c.control(c.resync)
 	}
 }
@@ -282,13 +270,7 @@ func (h *Hub) Resync() {
 // Sync writes the delivery ledger of every connection now; for shutdown,
 // tests and the doctor's freshest view.
 func (h *Hub) Sync() {
-	h.mu.RLock()
-	all := make([]*Conn, 0, len(h.conns))
-	for _, c := range h.conns {
-		all = append(all, c)
-	}
-	h.mu.RUnlock()
-	for _, c := range all {
+	for _, c := range h.all() {
 		done := make(chan struct{})
 		c.control(func() { c.flushRuns(false); close(done) })
 		select {
