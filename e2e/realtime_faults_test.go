@@ -39,7 +39,7 @@ func TestTokenExpiryOnLiveConnection(t *testing.T) {
 		t.Errorf("got tokenExpiring %v, want %v", f.ExpiresOn, created.AccessToken.ExpiresOn)
 	}
 	e.Clock.Advance(5 * time.Minute)
-	cl := c.waitClose(3 * time.Second)
+	cl := c.waitClose(10 * time.Second)
 	if cl.Code != wire.CloseTokenExpired || cl.Reason != "token_expired" {
 		t.Errorf("got close %d %q, want %d token_expired", cl.Code, cl.Reason, wire.CloseTokenExpired)
 	}
@@ -223,7 +223,7 @@ func TestBadFramesClose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.connect(bob, wire.ClientFrame{})
 			c.sendRaw(tc.typ, tc.data)
-			if cl := c.waitClose(3 * time.Second); cl.Code != tc.code {
+			if cl := c.waitClose(10 * time.Second); cl.Code != tc.code {
 				t.Errorf("got close %d %q, want %d", cl.Code, cl.Reason, tc.code)
 			}
 		})
@@ -233,14 +233,14 @@ func TestBadFramesClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cl := c.waitClose(3 * time.Second); cl.Code != wire.CloseProtocolError {
+	if cl := c.waitClose(10 * time.Second); cl.Code != wire.CloseProtocolError {
 		t.Errorf("ping as first frame: got %d, want %d", cl.Code, wire.CloseProtocolError)
 	}
 	c, _, err = e.dialWS(bob.Token, wire.ClientFrame{Version: 9})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cl := c.waitClose(3 * time.Second); cl.Code != wire.CloseUnsupportedVersion {
+	if cl := c.waitClose(10 * time.Second); cl.Code != wire.CloseUnsupportedVersion {
 		t.Errorf("version 9: got %d, want %d", cl.Code, wire.CloseUnsupportedVersion)
 	}
 }
