@@ -247,6 +247,21 @@ func TestPagingAndSince(t *testing.T) {
 	e.fails(e.do("GET", "/chat/threads/"+th+"/messages?since=abc", alice.Token, nil), 400, herald.ReasonInvalidCursor)
 	e.fails(e.do("GET", "/chat/threads/"+th+"/messages?since=3&before=9", alice.Token, nil), 400, herald.ReasonInvalidCursor)
 	e.fails(e.do("GET", "/chat/threads?maxPageSize=500", alice.Token, nil), 400, herald.ReasonInvalidPageSize)
+	e.fails(e.do("GET", "/chat/threads?skip=-1", alice.Token, nil), 400, herald.ReasonInvalidCursor)
+
+	// Skip paging (threads; participants and receipts page the same way):
+	// a full page links to the next, the last page has no link.
+	e.newThread(alice)
+	e.newThread(alice)
+	var first, second wire.ThreadList
+	e.ok(e.do("GET", "/chat/threads?maxPageSize=2", alice.Token, nil), 200, &first)
+	if len(first.Value) != 2 || first.NextLink == "" {
+		t.Fatalf("first page: got %d threads, nextLink %q; want 2 and a link", len(first.Value), first.NextLink)
+	}
+	e.ok(e.do("GET", first.NextLink, alice.Token, nil), 200, &second)
+	if len(second.Value) != 1 || second.NextLink != "" || second.Value[0].ID == first.Value[0].ID || second.Value[0].ID == first.Value[1].ID {
+		t.Errorf("second page: got %+v, want the third thread and no link", second)
+	}
 }
 
 func TestShareHistoryTime(t *testing.T) {

@@ -46,7 +46,7 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := query{r: r}
-	f := herald.ThreadFilter{UpdatedAfter: q.time("startTime"), Page: herald.Page{Skip: q.int("skip"), Limit: q.pageSize()}}
+	f := herald.ThreadFilter{UpdatedAfter: q.time("startTime"), Page: q.page()}
 	if q.err != nil {
 		return q.err
 	}
@@ -56,15 +56,9 @@ func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := wire.ThreadList{Value: make([]wire.ChatThreadItem, len(ts))}
 	for i, t := range ts {
-		item := wire.ChatThreadItem{ID: string(t.ID), Topic: t.Topic, DeletedOn: wire.Opt(t.DeletedAt), LastMessageReceivedOn: wire.Opt(t.LastMessageAt)}
-		out.Value[i] = item
+		out.Value[i] = wire.ChatThreadItem{ID: string(t.ID), Topic: t.Topic, DeletedOn: wire.Opt(t.DeletedAt), LastMessageReceivedOn: wire.Opt(t.LastMessageAt)}
 	}
-	if f.Limit == 0 {
-		f.Limit = s.svc.Limits().DefaultPageSize
-	}
-	if len(ts) == f.Limit {
-		out.NextLink = next(r, "skip", strconv.Itoa(f.Skip+len(ts)))
-	}
+	out.NextLink = s.skipLink(r, f.Page, len(ts))
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -116,7 +110,7 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := query{r: r}
-	p := herald.Page{Skip: q.int("skip"), Limit: q.pageSize()}
+	p := q.page()
 	if q.err != nil {
 		return q.err
 	}
@@ -129,12 +123,7 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error 
 		out.Value[i] = wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(string(p.UserID)), DisplayName: p.DisplayName,
 			ShareHistoryTime: wire.Opt(p.ShareHistoryTime), Metadata: p.Metadata}
 	}
-	if p.Limit == 0 {
-		p.Limit = s.svc.Limits().DefaultPageSize
-	}
-	if len(ps) == p.Limit {
-		out.NextLink = next(r, "skip", strconv.Itoa(p.Skip+len(ps)))
-	}
+	out.NextLink = s.skipLink(r, p, len(ps))
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -271,6 +260,21 @@ func (q *query) time(name string) time.Time {
 		q.fail(herald.ReasonInvalidField, name, "%s must be an RFC 3339 time, not %q", name, v)
 	}
 	return t.UTC()
+}
+
+// page reads skip and maxPageSize.
+func (q *query) page() herald.Page { return herald.Page{Skip: q.int("skip"), Limit: q.pageSize()} }
+
+// skipLink returns the nextLink of a skip-paged list that returned n items
+// for page p, or "" when that was the last page.
+func (s *Server) skipLink(r *http.Request, p herald.Page, n int) string {
+	if p.Limit == 0 {
+		p.Limit = s.svc.Limits().DefaultPageSize
+	}
+	if n < p.Limit {
+		return ""
+	}
+	return next(r, "skip", strconv.Itoa(p.Skip+n))
 }
 
 // next builds a nextLink: the same path and query with key set to value.

@@ -33,7 +33,7 @@ func (s *Server) longPollOpen(w http.ResponseWriter, r *http.Request) error {
 	t := &pollTransport{ready: make(chan struct{}, 1)}
 	conn, err := s.cfg.Hub.Open(detached(r), tok, t, meta, hello)
 	if errors.Is(err, hub.ErrUnsupportedVersion) {
-		return unsupported(err)
+		return unsupported()
 	}
 	if err != nil {
 		return err

@@ -143,7 +143,7 @@ func (s *Server) listReadReceipts(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := query{r: r}
-	p := herald.Page{Skip: q.int("skip"), Limit: q.pageSize()}
+	p := q.page()
 	if q.err != nil {
 		return q.err
 	}
@@ -156,12 +156,7 @@ func (s *Server) listReadReceipts(w http.ResponseWriter, r *http.Request) error 
 		out.Value[i] = wire.ReadReceipt{SenderCommunicationIdentifier: wire.Identifier(string(rr.UserID)),
 			ChatMessageID: string(rr.MessageID), ReadOn: rr.ReadAt}
 	}
-	if p.Limit == 0 {
-		p.Limit = s.svc.Limits().DefaultPageSize
-	}
-	if len(rs) == p.Limit {
-		out.NextLink = next(r, "skip", strconv.Itoa(p.Skip+len(rs)))
-	}
+	out.NextLink = s.skipLink(r, p, len(rs))
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

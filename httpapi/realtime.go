@@ -202,7 +202,7 @@ func (s *Server) helloOf(w http.ResponseWriter, r *http.Request) (wire.ClientFra
 	return f, nil
 }
 
-func unsupported(err error) error {
+func unsupported() error {
 	return herald.Errorf(herald.CodeInvalid, herald.ReasonUnsupportedVersion, "this server speaks protocol version %d", wire.ProtocolVersion)
 }
 

@@ -34,7 +34,7 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	t := &sseTransport{w: w, rc: rc}
 	conn, err := s.cfg.Hub.Open(r.Context(), tok, t, meta, hello)
 	if errors.Is(err, hub.ErrUnsupportedVersion) {
-		return unsupported(err)
+		return unsupported()
 	}
 	if err != nil {
 		return err

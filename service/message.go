@@ -279,17 +279,13 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mi
 // ListReadReceipts returns each participant's newest receipt. Unlike ACS,
 // receipts work in threads of any size.
 func (s *Service) ListReadReceipts(ctx context.Context, c Caller, id herald.ThreadID, p herald.Page) ([]herald.ReadReceipt, error) {
-	n, err := s.pageSize(p.Limit)
+	p, err := s.page(p)
 	if err != nil {
 		return nil, err
-	}
-	if p.Skip < 0 {
-		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
 	}
 	if _, err := member(ctx, s.store, c, id); err != nil {
 		return nil, err
 	}
-	p.Limit = n
 	return s.store.ListReadReceipts(ctx, id, p)
 }
 

@@ -89,17 +89,13 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, id herald.Thr
 // ListParticipants returns the current participants to a current
 // participant.
 func (s *Service) ListParticipants(ctx context.Context, c Caller, id herald.ThreadID, p herald.Page) ([]herald.Participant, error) {
-	n, err := s.pageSize(p.Limit)
+	p, err := s.page(p)
 	if err != nil {
 		return nil, err
-	}
-	if p.Skip < 0 {
-		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
 	}
 	if _, err := member(ctx, s.store, c, id); err != nil {
 		return nil, err
 	}
-	p.Limit = n
 	return s.store.ListParticipants(ctx, id, p)
 }
 

@@ -154,6 +154,19 @@ func (s *Service) pageSize(n int) (int, error) {
 	return n, nil
 }
 
+// page validates offset paging and fills in the default page size.
+func (s *Service) page(p herald.Page) (herald.Page, error) {
+	n, err := s.pageSize(p.Limit)
+	if err != nil {
+		return p, err
+	}
+	if p.Skip < 0 {
+		return p, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
+	}
+	p.Limit = n
+	return p, nil
+}
+
 // hash fingerprints a request for idempotency checks.
 func hash(v any) string {
 	b, err := json.Marshal(v)

@@ -121,14 +121,11 @@ func (s *Service) GetThread(ctx context.Context, c Caller, id herald.ThreadID) (
 // ListThreads returns the threads the caller is or was in (deleted ones
 // included, with DeletedAt set), most recently active first.
 func (s *Service) ListThreads(ctx context.Context, c Caller, f herald.ThreadFilter) ([]herald.Thread, error) {
-	n, err := s.pageSize(f.Limit)
+	p, err := s.page(f.Page)
 	if err != nil {
 		return nil, err
 	}
-	if f.Skip < 0 {
-		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidCursor, "skip must not be negative").WithTarget("skip")
-	}
-	f.Limit = n
+	f.Page = p
 	return s.store.ListThreads(ctx, c.User, f)
 }
 
