@@ -100,31 +100,86 @@ func membership(f *facts) (Finding, Finding) {
 	case !f.threadFound:
 		never.Verdict, never.Summary = Inconclusive, fmt.Sprintf("there is no thread %s", f.q.Thread)
 		removed.Verdict, removed.Summary = RuledOut, "not applicable: no such thread"
+		return never, removed
 	case !f.memberFound:
 		never.Verdict, never.Summary = Confirmed, "the user was never a participant of the thread, so it is invisible to them (404 thread_not_found)"
 		never.Mitigation = "Add the user to the thread (POST /chat/threads/{id}/participants/:add)."
 		never.Evidence = append([]Evidence{{At: f.now, Source: "participants", ID: string(f.q.User),
 			Detail: fmt.Sprintf("no membership record, current or past, in thread %s", f.q.Thread)}}, requestEvidence(f.requestsWith(herald.ReasonThreadNotFound))...)
 		removed.Verdict, removed.Summary = RuledOut, "not applicable: never a participant"
-	default:
-		p := f.member
-		never.Verdict = RuledOut
-		never.Summary = fmt.Sprintf("added at %s by %s (sequence %d)", stamp(p.AddedAt), p.AddedBy, p.AddedSeq)
-		never.Evidence = []Evidence{{At: p.AddedAt, Source: "participants", ID: string(p.UserID), Detail: fmt.Sprintf("added by %s at sequence %d", p.AddedBy, p.AddedSeq)}}
-		switch {
-		case !p.Removed():
+		return never, removed
+	}
+	first := f.history[0]
+	never.Verdict = RuledOut
+	never.Summary = fmt.Sprintf("added at %s by %s (sequence %d)", stamp(first.At), first.By, first.Seq)
+	never.Evidence = []Evidence{changeEvidence(f.q.User, first)}
+	p := f.member
+	if !f.msgFound {
+		// No message in question: the current record answers.
+		if !p.Removed() {
 			removed.Verdict, removed.Summary = RuledOut, "the user is a current participant"
-		case f.msgFound && f.msg.Seq <= p.RemovedSeq:
-			removed.Verdict = RuledOut
-			removed.Summary = fmt.Sprintf("removed at sequence %d, after the message (sequence %d)", p.RemovedSeq, f.msg.Seq)
-		default:
-			removed.Verdict = Confirmed
-			removed.Summary = fmt.Sprintf("removed from the thread at %s by %s (sequence %d); nothing after that reaches them", stamp(p.RemovedAt), p.RemovedBy, p.RemovedSeq)
-			removed.Evidence = append([]Evidence{{At: p.RemovedAt, Source: "participants", ID: string(p.UserID),
-				Detail: fmt.Sprintf("removed by %s at sequence %d", p.RemovedBy, p.RemovedSeq)}}, requestEvidence(f.requestsWith(herald.ReasonNotParticipant))...)
+			return never, removed
 		}
+		removed.Verdict = Confirmed
+		removed.Summary = fmt.Sprintf("removed from the thread at %s by %s (sequence %d); nothing after that reaches them", stamp(p.RemovedAt), p.RemovedBy, p.RemovedSeq)
+		removed.Evidence = append([]Evidence{changeEvidence(f.q.User, change{Seq: p.RemovedSeq, At: p.RemovedAt, By: p.RemovedBy})},
+			requestEvidence(f.requestsWith(herald.ReasonNotParticipant))...)
+		return never, removed
+	}
+	s := f.msg.Seq
+	last, next := f.standing(s)
+	switch {
+	case last == nil && f.historyCapped:
+		removed.Verdict = Inconclusive
+		removed.Summary = fmt.Sprintf("the user's latest add (sequence %d) came after the message (sequence %d), and the thread's history before it is longer than %d events, so an earlier membership was not read",
+			p.AddedSeq, s, maxHistoryEvents)
+	case last == nil:
+		removed.Verdict = RuledOut
+		removed.Summary = fmt.Sprintf("the user first joined at sequence %d, after the message (sequence %d); they were never removed before it", first.Seq, s)
+	case last.Added && next != nil && !next.Added:
+		removed.Verdict = RuledOut
+		removed.Summary = fmt.Sprintf("a participant when the message was sent (added at sequence %d); removed later, at sequence %d, and keeps the history up to the removal", last.Seq, next.Seq)
+		removed.Evidence = []Evidence{changeEvidence(f.q.User, *last), changeEvidence(f.q.User, *next)}
+	case last.Added:
+		removed.Verdict = RuledOut
+		removed.Summary = fmt.Sprintf("a participant when the message was sent (added at sequence %d by %s)", last.Seq, last.By)
+		removed.Evidence = []Evidence{changeEvidence(f.q.User, *last)}
+	default:
+		removed.Verdict = Confirmed
+		removed.Summary = fmt.Sprintf("removed from the thread at %s by %s (sequence %d), before the message (sequence %d); nothing sent while they were out reaches them",
+			stamp(last.At), last.By, last.Seq, s)
+		removed.Evidence = []Evidence{changeEvidence(f.q.User, *last)}
+		if next != nil {
+			removed.Summary += fmt.Sprintf(", and adding them again at sequence %d does not bring it back", next.Seq)
+			removed.Evidence = append(removed.Evidence, changeEvidence(f.q.User, *next))
+			removed.Mitigation = "The user is a participant again, but what was sent while they were out is not part of their history: send it again if they need it."
+		}
+		removed.Evidence = append(removed.Evidence, requestEvidence(f.requestsWith(herald.ReasonNotParticipant))...)
 	}
 	return never, removed
+}
+
+// standing returns the user's membership change in force at sequence s
+// (nil before their first add) and the change after it (nil if none). An
+// add takes effect at its own sequence; a removal after it (the removal's
+// own sequence is still within the user's history).
+func (f *facts) standing(s herald.Seq) (last, next *change) {
+	for i := range f.history {
+		c := &f.history[i]
+		if c.Seq < s || (c.Seq == s && c.Added) {
+			last = c
+			continue
+		}
+		return last, c
+	}
+	return last, nil
+}
+
+func changeEvidence(u herald.UserID, c change) Evidence {
+	if c.Added {
+		return Evidence{At: c.At, Source: "participants", ID: string(u), Detail: fmt.Sprintf("added by %s at sequence %d", c.By, c.Seq)}
+	}
+	return Evidence{At: c.At, Source: "participants", ID: string(u), Detail: fmt.Sprintf("removed by %s at sequence %d", c.By, c.Seq)}
 }
 
 func threadDeleted(f *facts) Finding {
@@ -158,9 +213,9 @@ func historyNotShared(f *facts) Finding {
 		out.Summary = fmt.Sprintf("the message was sent at %s, before the history shared with the user (from %s)", stamp(f.msg.CreatedAt), stamp(p.ShareHistoryTime))
 		out.Evidence = []Evidence{{At: p.AddedAt, Source: "participants", ID: string(p.UserID), Detail: "shareHistoryTime " + stamp(p.ShareHistoryTime)},
 			{At: f.msg.CreatedAt, Source: "messages", ID: string(f.msg.ID), Detail: fmt.Sprintf("sequence %d", f.msg.Seq)}}
-	case f.msg.Seq < p.AddedSeq:
+	case f.msg.Seq < f.history[0].Seq:
 		out.Verdict = RuledOut
-		out.Summary = fmt.Sprintf("the user joined at sequence %d, after the message (sequence %d); it was not pushed live, but the history is shared and lists it", p.AddedSeq, f.msg.Seq)
+		out.Summary = fmt.Sprintf("the user joined at sequence %d, after the message (sequence %d); it was not pushed live, but the history is shared and lists it", f.history[0].Seq, f.msg.Seq)
 	default:
 		out.Verdict, out.Summary = RuledOut, "the message is within the history shared with the user"
 	}

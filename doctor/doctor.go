@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -21,8 +22,14 @@ func New(src Source, clock herald.Clock) *Doctor { return &Doctor{src: src, cloc
 // zero.
 const DefaultWindow = 24 * time.Hour
 
-// Diagnose answers "why did the message (or the thread's newest message)
-// not reach the user?" with one finding per check, likeliest cause first.
+// inFlight is how long after its commit a message not yet pushed to an
+// open connection is still on its way (the broker, the hub's queue and
+// another node's ledger flush), rather than unexplained.
+const inFlight = 10 * time.Second
+
+// Diagnose answers "why did the message (or the newest message the user
+// did not send) not reach the user?" with one finding per check, the
+// leading cause first.
 func (d *Doctor) Diagnose(ctx context.Context, q Query) (Report, error) {
 	now := d.clock.Now()
 	if q.User == "" || q.Thread == "" {
@@ -45,39 +52,85 @@ var priority = []Check{
 	CheckNetworkBlocked, CheckAppNotListening, CheckOffline,
 }
 
+// Fault reports whether a confirmed c is a fault: every check but
+// recipient_offline, which says the message will arrive.
+func (c Check) Fault() bool { return c != CheckOffline }
+
+// membershipChecks are one question (where did the user stand when the
+// message was sent?) with three exclusive answers, in priority order.
+var membershipChecks = []Check{CheckNotParticipant, CheckParticipantRemove, CheckHistoryNotShared}
+
 func diagnose(f *facts) Report {
 	r := Report{Version: ReportVersion, GeneratedAt: f.now, User: string(f.q.User), Thread: string(f.q.Thread),
-		Message: string(f.q.Message), Since: f.q.Since}
+		Message: string(f.q.Message), Since: f.q.Since, Picked: f.picked}
+	if !f.identityFound || !f.threadFound {
+		return unknownIDs(f, r)
+	}
 	if f.msgFound {
-		r.Message, r.Seq = string(f.msg.ID), int64(f.msg.Seq)
+		sent := f.msg.CreatedAt
+		r.Message, r.Seq, r.Sender, r.SentAt = string(f.msg.ID), int64(f.msg.Seq), string(f.msg.SenderID), &sent
+	}
+	if len(f.history) == 0 {
+		f.history = currentChanges(f.member, f.memberFound)
 	}
 	del := f.delivery()
-	delivered := del != nil
+	pushed := del != nil
 	never, removed := membership(f)
 	byCheck := map[Check]Finding{}
 	for _, fd := range []Finding{
 		identityDeleted(f), credential(f, CheckTokenRevoked), credential(f, CheckTokenExpired), never, removed,
-		threadDeleted(f), historyNotShared(f), messageDeleted(f), sendRejected(f), slowConsumer(f, delivered),
-		networkBlocked(f, delivered), appNotListening(f, del), offline(f, delivered),
+		threadDeleted(f), historyNotShared(f), messageDeleted(f), sendRejected(f), slowConsumer(f, pushed),
+		networkBlocked(f, pushed), appNotListening(f, del), offline(f, pushed),
 	} {
 		if fd.Evidence == nil {
 			fd.Evidence = []Evidence{} // the JSON shape has an array, never null
 		}
 		byCheck[fd.Check] = fd
 	}
-	// "Offline, will arrive on resume" is only true when nothing else stops
-	// the message: a confirmed cause before it in priority rules it out.
-	if off := byCheck[CheckOffline]; off.Verdict == Confirmed {
-		// The causes that no resume can overcome (a resume replays a deleted
-		// thread's or message's events, and a new token resumes too).
-		for _, c := range []Check{CheckIdentityDeleted, CheckNotParticipant, CheckParticipantRemove, CheckHistoryNotShared, CheckSendRejected} {
+	visible := f.memberFound && !slices.ContainsFunc(membershipChecks, func(c Check) bool { return byCheck[c].Verdict == Confirmed })
+	r.Receipts = f.receipts(del, visible)
+	if len(r.Receipts) > 0 {
+		r.Received = r.Receipts[0].How
+	}
+	got := r.Received != "" && r.Received != ReceivedPushed
+	var since []string // what changed after the user got the message
+	if got {
+		// The user got the message: no fault explains a non-delivery that
+		// did not happen. What changed since is said in the summary.
+		proof := r.Receipts[0]
+		for _, c := range priority {
 			if fd := byCheck[c]; fd.Verdict == Confirmed {
-				off.Verdict, off.Summary = RuledOut, fmt.Sprintf("not applicable: %s explains why the message cannot arrive, even on resume", fd.Title)
-				off.Evidence, off.Mitigation = []Evidence{}, ""
-				byCheck[CheckOffline] = off
-				break
+				if c == CheckThreadDeleted || c == CheckParticipantRemove || c == CheckMessageDeleted {
+					since = append(since, fd.Summary)
+				}
+				byCheck[c] = overruled(fd, fmt.Sprintf("the user got the message (%s, %s)", proof.How, proof.Evidence.Detail))
 			}
 		}
+	}
+	// One question, one answer: the first confirmed membership check
+	// rules out the others.
+	for i, c := range membershipChecks {
+		if byCheck[c].Verdict != Confirmed {
+			continue
+		}
+		for _, o := range membershipChecks[i+1:] {
+			if byCheck[o].Verdict == Confirmed {
+				byCheck[o] = overruled(byCheck[o], fmt.Sprintf("%s answers where the user stood", byCheck[c].Title))
+			}
+		}
+		break
+	}
+	lead := ""
+	for _, c := range priority {
+		if fd := byCheck[c]; fd.Verdict == Confirmed && c.Fault() {
+			r.Cause, lead = c, fd.Title
+			break
+		}
+	}
+	if off := byCheck[CheckOffline]; off.Verdict == Confirmed && r.Cause != "" {
+		// "Nothing to fix, it arrives on resume" is not true while a fault
+		// stands in the way.
+		byCheck[CheckOffline] = overruled(off, fmt.Sprintf("%s must be fixed first; a resume alone does not bring the message", lead))
 	}
 	for _, v := range []Verdict{Confirmed, Inconclusive, RuledOut} {
 		for _, c := range priority {
@@ -88,33 +141,72 @@ func diagnose(f *facts) Report {
 	}
 	r.Delivered = del
 	first := r.Findings[0]
-	acked := delivered && del.AckedAt != nil
-	if first.Verdict == Confirmed && !acked {
-		// The cause is the first confirmed finding, so that Cause and the
-		// head of Findings always agree; an acknowledged delivery has none.
-		r.Cause = first.Check
-	}
 	switch {
-	case acked:
-		r.Status = "delivered"
-		r.Summary = fmt.Sprintf("delivered at %s to connection %s over %s, acknowledged %d ms later", stamp(del.PushedAt), del.ConnectionID, del.Transport, *del.AckMs)
-	case delivered:
-		r.Status = "delivered"
-		r.Summary = fmt.Sprintf("pushed at %s to connection %s over %s, but not acknowledged: %s", stamp(del.PushedAt), del.ConnectionID, del.Transport, byCheck[CheckAppNotListening].Summary)
-	case first.Verdict == Confirmed:
-		r.Status = "not_delivered"
-		if first.Check == CheckOffline {
-			r.Status = "pending"
+	case got:
+		r.Status = StatusDelivered
+		p := r.Receipts[0]
+		r.Summary = fmt.Sprintf("received (%s) [%s]: %s at %s", p.How, p.Tag, p.Evidence.Detail, stamp(p.Evidence.At))
+		if pushed && p.How != ReceivedAcknowledged {
+			r.Summary += fmt.Sprintf("; pushed at %s to connection %s over %s", stamp(del.PushedAt), del.ConnectionID, del.Transport)
 		}
+		if p.How == ReceivedAcknowledged && del != nil && del.AckMs != nil {
+			r.Summary = fmt.Sprintf("received (%s) [%s]: delivered at %s to connection %s over %s, acknowledged %d ms later",
+				p.How, p.Tag, stamp(del.PushedAt), del.ConnectionID, del.Transport, *del.AckMs)
+		}
+	case pushed:
+		r.Status = StatusDelivered
+		r.Summary = fmt.Sprintf("pushed at %s to connection %s over %s, but not acknowledged: %s", stamp(del.PushedAt), del.ConnectionID, del.Transport, byCheck[CheckAppNotListening].Summary)
+		if r.Cause != "" && r.Cause != CheckAppNotListening {
+			// Pushed, but something is wrong now (e.g. the thread was
+			// deleted since): the finding leads the list.
+			since = append(since, first.Summary)
+		}
+	case r.Cause != "":
+		r.Status = StatusNotDelivered
 		r.Summary = fmt.Sprintf("%s [%s]: %s", first.Title, first.Tag, first.Summary)
+	case first.Verdict == Confirmed: // recipient_offline alone
+		r.Status = StatusPending
+		r.Summary = fmt.Sprintf("%s [%s]: %s", first.Title, first.Tag, first.Summary)
+	case f.msgFound && f.now.Sub(f.msg.CreatedAt) < inFlight && len(f.openAt(f.now)) > 0:
+		r.Status = StatusPending
+		r.Summary = fmt.Sprintf("delivery in flight: the message was committed %d ms ago and connection %s is open; the push is not recorded yet, ask again in a few seconds",
+			f.now.Sub(f.msg.CreatedAt).Milliseconds(), f.openAt(f.now)[0].ID)
 	default:
-		r.Status = "unknown"
-		r.Summary = "no check confirmed a cause; see the inconclusive findings"
+		r.Status = StatusUnknown
+		r.Summary = "nothing shows the message reached the user, and no check confirmed why"
+		if first.Verdict == Inconclusive {
+			r.Summary += "; see the inconclusive findings"
+		}
 	}
-	if delivered && first.Verdict == Confirmed && first.Check != CheckAppNotListening {
-		// Delivered, but something is wrong now (e.g. the thread was deleted
-		// since): the status stays "delivered"; the finding leads the list.
-		r.Summary += fmt.Sprintf("; since then: %s", first.Summary)
+	for _, s := range since {
+		r.Summary += "; since then: " + s
 	}
+	return r
+}
+
+// overruled rules a confirmed finding out because another answer holds,
+// keeping its evidence so the reader sees what was set aside and why.
+func overruled(fd Finding, why string) Finding {
+	fd.Verdict = RuledOut
+	fd.Summary = fmt.Sprintf("not the answer: %s (it found: %s)", why, fd.Summary)
+	return fd
+}
+
+// unknownIDs is the answer when the user or the thread was never created:
+// there is no delivery to diagnose, and no finding.
+func unknownIDs(f *facts, r Report) Report {
+	r.Findings = []Finding{}
+	switch {
+	case !f.identityFound && !f.threadFound:
+		r.Status = StatusUnknownUser
+		r.Summary = fmt.Sprintf("no identity %s and no thread %s was ever created: check both ids", f.q.User, f.q.Thread)
+	case !f.identityFound:
+		r.Status = StatusUnknownUser
+		r.Summary = fmt.Sprintf("no identity %s was ever created: check the user id the app uses", f.q.User)
+	default:
+		r.Status = StatusUnknownThread
+		r.Summary = fmt.Sprintf("no thread %s was ever created: check the thread id", f.q.Thread)
+	}
+	r.Picked = ""
 	return r
 }

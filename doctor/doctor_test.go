@@ -76,10 +76,11 @@ func closed(c herald.Connection, when string, code int, reason herald.Reason, by
 
 var listening = []herald.EventType{herald.EventMessageReceived, herald.EventParticipantsRemoved, herald.EventThreadDeleted}
 
-// restCalls are bob's successful REST calls, newest first.
+// restCalls are bob's successful REST calls, newest first, all before
+// message 5 was committed (a read after it would be a receipt).
 func restCalls() []herald.Request {
 	return []herald.Request{
-		{ID: 3, At: at("11:55:00.000"), RequestID: "r_list2", Caller: bob, TokenID: "k_bob1", Operation: "ListChatMessages", ThreadID: thread, Status: 200, Duration: 3 * time.Millisecond},
+		{ID: 3, At: at("11:45:00.000"), RequestID: "r_list2", Caller: bob, TokenID: "k_bob1", Operation: "ListChatMessages", ThreadID: thread, Status: 200, Duration: 3 * time.Millisecond},
 		{ID: 2, At: at("11:20:00.000"), RequestID: "r_send1", Caller: bob, TokenID: "k_bob1", Operation: "SendChatMessage", ThreadID: thread, MessageID: "m_four", Status: 201, Duration: 9 * time.Millisecond},
 		{ID: 1, At: at("11:00:00.000"), RequestID: "r_list1", Caller: bob, TokenID: "k_bob1", Operation: "ListChatThreads", Status: 200, Duration: 2 * time.Millisecond},
 	}
@@ -100,6 +101,8 @@ type scenario struct {
 	edit   func(f *facts)
 	status string
 	cause  Check
+	// received is how the user got the message ("" for none).
+	received string
 	// first is the head of the findings: its check, verdict and tag.
 	first   Check
 	verdict Verdict
@@ -114,26 +117,26 @@ var scenarios = []scenario{
 		f.requests = restCalls()
 		f.deliveries = []herald.Delivery{pushed("c_one", 2, 5, "11:40:00.000", "11:50:00.012")}
 		f.acks = []herald.Ack{ack("c_one", 5, "11:50:00.140")}
-	}, status: "delivered", first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
+	}, status: "delivered", received: ReceivedAcknowledged, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
 		also: map[Check]Verdict{CheckAppNotListening: RuledOut, CheckNetworkBlocked: RuledOut, CheckOffline: RuledOut}},
 
 	{name: "pushed_not_acked_no_handler", edit: func(f *facts) {
 		f.conns = []herald.Connection{conn("c_one", "11:00:00.000")}
 		f.deliveries = []herald.Delivery{pushed("c_one", 5, 5, "11:50:00.010", "11:50:00.010")}
-	}, status: "delivered", cause: CheckAppNotListening, first: CheckAppNotListening, verdict: Confirmed, tag: Inferred,
+	}, status: "delivered", received: ReceivedPushed, cause: CheckAppNotListening, first: CheckAppNotListening, verdict: Confirmed, tag: Inferred,
 		also: map[Check]Verdict{CheckOffline: RuledOut, CheckNetworkBlocked: RuledOut}},
 
 	{name: "token_expired", edit: func(f *facts) {
 		f.tokens[0].IssuedAt, f.tokens[0].ExpiresAt = at("10:00:00.000"), at("11:00:00.000")
 		f.conns = []herald.Connection{closed(conn("c_one", "10:05:00.000", listening...), "11:00:00.020", 4101, herald.ReasonTokenExpired, "server")}
 	}, status: "not_delivered", cause: CheckTokenExpired, first: CheckTokenExpired, verdict: Confirmed, tag: Observed,
-		also: map[Check]Verdict{CheckTokenRevoked: RuledOut, CheckOffline: Confirmed}},
+		also: map[Check]Verdict{CheckTokenRevoked: RuledOut, CheckOffline: RuledOut}},
 
 	{name: "token_revoked", edit: func(f *facts) {
 		f.tokens[0].RevokedAt = at("11:30:00.000")
 		f.conns = []herald.Connection{closed(conn("c_one", "10:05:00.000", listening...), "11:30:00.400", 4102, herald.ReasonTokenRevoked, "server")}
 	}, status: "not_delivered", cause: CheckTokenRevoked, first: CheckTokenRevoked, verdict: Confirmed, tag: Observed,
-		also: map[Check]Verdict{CheckTokenExpired: RuledOut, CheckOffline: Confirmed}},
+		also: map[Check]Verdict{CheckTokenExpired: RuledOut, CheckOffline: RuledOut}},
 
 	{name: "identity_deleted", edit: func(f *facts) {
 		f.identity.DeletedAt = at("11:30:00.000")
@@ -158,14 +161,14 @@ var scenarios = []scenario{
 		f.member.RemovedAt, f.member.RemovedBy, f.member.RemovedSeq = at("11:55:00.000"), alice, 6
 		f.thread.LastSeq = 6
 		f.conns = []herald.Connection{closed(conn("c_one", "11:00:00.000", listening...), "11:45:00.000", 1000, herald.ReasonClientClosed, "client")}
-	}, status: "pending", cause: CheckOffline, first: CheckOffline, verdict: Confirmed, tag: Inferred,
+	}, status: "pending", first: CheckOffline, verdict: Confirmed, tag: Inferred,
 		also: map[Check]Verdict{CheckParticipantRemove: RuledOut, CheckNetworkBlocked: RuledOut}},
 
 	{name: "thread_deleted", edit: func(f *facts) {
 		f.thread.DeletedAt, f.thread.DeletedBy, f.thread.LastSeq = at("11:55:00.000"), alice, 6
 		f.conns = []herald.Connection{closed(conn("c_one", "11:00:00.000", listening...), "11:45:00.000", 1000, herald.ReasonClientClosed, "client")}
 	}, status: "not_delivered", cause: CheckThreadDeleted, first: CheckThreadDeleted, verdict: Confirmed, tag: Observed,
-		also: map[Check]Verdict{CheckOffline: Confirmed}},
+		also: map[Check]Verdict{CheckOffline: RuledOut}},
 
 	{name: "history_not_shared", edit: func(f *facts) {
 		f.member.AddedAt, f.member.AddedSeq, f.member.ShareHistoryTime = at("11:55:00.000"), 6, at("11:55:00.000")
@@ -178,7 +181,7 @@ var scenarios = []scenario{
 		f.msg.DeletedAt, f.msg.Version, f.thread.LastSeq = at("11:52:00.000"), 2, 6
 		f.conns = []herald.Connection{closed(conn("c_one", "11:00:00.000", listening...), "11:45:00.000", 1000, herald.ReasonClientClosed, "client")}
 	}, status: "not_delivered", cause: CheckMessageDeleted, first: CheckMessageDeleted, verdict: Confirmed, tag: Observed,
-		also: map[Check]Verdict{CheckSendRejected: RuledOut, CheckOffline: Confirmed}},
+		also: map[Check]Verdict{CheckSendRejected: RuledOut, CheckOffline: RuledOut}},
 
 	{name: "send_rejected", edit: func(f *facts) {
 		f.q.Message = ""
@@ -196,12 +199,12 @@ var scenarios = []scenario{
 	{name: "slow_consumer", edit: func(f *facts) {
 		f.conns = []herald.Connection{closed(conn("c_one", "11:00:00.000", listening...), "11:50:03.000", 4002, herald.ReasonSlowConsumer, "server")}
 	}, status: "not_delivered", cause: CheckSlowConsumer, first: CheckSlowConsumer, verdict: Confirmed, tag: Observed,
-		also: map[Check]Verdict{CheckNetworkBlocked: RuledOut, CheckOffline: Confirmed}},
+		also: map[Check]Verdict{CheckNetworkBlocked: RuledOut, CheckOffline: RuledOut}},
 
 	{name: "network_blocked_no_connection", edit: func(f *facts) {
 		f.requests = restCalls()
 	}, status: "not_delivered", cause: CheckNetworkBlocked, first: CheckNetworkBlocked, verdict: Confirmed, tag: Correlated,
-		also: map[Check]Verdict{CheckOffline: Confirmed, CheckAppNotListening: RuledOut}},
+		also: map[Check]Verdict{CheckOffline: RuledOut, CheckAppNotListening: RuledOut}},
 
 	{name: "network_blocked_connections_cut", edit: func(f *facts) {
 		f.requests = append([]herald.Request{{ID: 4, At: at("11:52:00.000"), RequestID: "r_lp", Caller: bob, Operation: "LongPoll", Status: 200}}, restCalls()...)
@@ -211,9 +214,9 @@ var scenarios = []scenario{
 			closed(conn("c_one", "11:30:00.000", listening...), "11:31:00.000", 1006, herald.ReasonConnectionLost, "client"),
 		}
 	}, status: "not_delivered", cause: CheckNetworkBlocked, first: CheckNetworkBlocked, verdict: Confirmed, tag: Correlated,
-		also: map[Check]Verdict{CheckOffline: Confirmed, CheckSlowConsumer: RuledOut}},
+		also: map[Check]Verdict{CheckOffline: RuledOut, CheckSlowConsumer: RuledOut}},
 
-	{name: "offline", edit: func(f *facts) {}, status: "pending", cause: CheckOffline, first: CheckOffline, verdict: Confirmed, tag: Inferred,
+	{name: "offline", edit: func(f *facts) {}, status: "pending", first: CheckOffline, verdict: Confirmed, tag: Inferred,
 		also: map[Check]Verdict{CheckNetworkBlocked: Inconclusive}},
 
 	// Beyond the list of faults: the cases behind the fixes to delivery
@@ -223,21 +226,67 @@ var scenarios = []scenario{
 			closed(conn("c_one", "11:00:00.000", listening...), "11:50:02.000", 1006, herald.ReasonConnectionLost, "client")}
 		f.deliveries = []herald.Delivery{pushed("c_one", 5, 5, "11:50:00.010", "11:50:00.010")}
 		f.acks = []herald.Ack{ack("c_two", 5, "11:51:00.050")}
-	}, status: "delivered", first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
+	}, status: "delivered", received: ReceivedAcknowledged, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
 		also: map[Check]Verdict{CheckAppNotListening: RuledOut}},
 
 	{name: "pushed_awaiting_ack", edit: func(f *facts) {
 		f.msg.CreatedAt = at("11:59:50.000")
 		f.conns = []herald.Connection{conn("c_one", "11:00:00.000", listening...)}
 		f.deliveries = []herald.Delivery{pushed("c_one", 5, 5, "11:59:50.008", "11:59:50.008")}
-	}, status: "delivered", first: CheckAppNotListening, verdict: Inconclusive, tag: Inferred},
+	}, status: "delivered", received: ReceivedPushed, first: CheckAppNotListening, verdict: Inconclusive, tag: Inferred},
 
 	{name: "thread_deleted_after_unacked_push", edit: func(f *facts) {
 		f.thread.DeletedAt, f.thread.DeletedBy, f.thread.LastSeq = at("11:55:00.000"), alice, 6
 		f.conns = []herald.Connection{conn("c_one", "11:00:00.000")}
 		f.deliveries = []herald.Delivery{pushed("c_one", 5, 6, "11:50:00.010", "11:55:00.004")}
-	}, status: "delivered", cause: CheckThreadDeleted, first: CheckThreadDeleted, verdict: Confirmed, tag: Observed,
+	}, status: "delivered", received: ReceivedPushed, cause: CheckThreadDeleted, first: CheckThreadDeleted, verdict: Confirmed, tag: Observed,
 		also: map[Check]Verdict{CheckAppNotListening: Confirmed}},
+
+	// Receipts beyond the real-time push (issue 18): a REST read after the
+	// commit, a read receipt, an ack each prove the user got it.
+	{name: "fetched_by_list", edit: func(f *facts) {
+		// Bob reads over REST, holds no live connection, and sends a
+		// message himself: the README walkthrough.
+		f.requests = append([]herald.Request{
+			{ID: 5, At: at("11:56:00.000"), RequestID: "r_send5", Caller: bob, Operation: "SendChatMessage", ThreadID: thread, MessageID: "m_six", Status: 201},
+			{ID: 4, At: at("11:55:00.000"), RequestID: "r_list3", Caller: bob, Operation: "ListChatMessages", ThreadID: thread, Status: 200},
+		}, restCalls()...)
+	}, status: "delivered", received: ReceivedFetched, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
+		also: map[Check]Verdict{CheckNetworkBlocked: RuledOut, CheckOffline: RuledOut}},
+
+	{name: "fetched_by_get", edit: func(f *facts) {
+		f.requests = append([]herald.Request{{ID: 4, At: at("11:51:00.000"), RequestID: "r_get", Caller: bob, Operation: "GetChatMessage", ThreadID: thread, MessageID: msgID, Status: 200}}, restCalls()...)
+	}, status: "delivered", received: ReceivedFetched, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
+		also: map[Check]Verdict{CheckNetworkBlocked: RuledOut, CheckOffline: RuledOut}},
+
+	{name: "read_receipt_past_it", edit: func(f *facts) {
+		f.conns = []herald.Connection{closed(conn("c_one", "11:00:00.000", listening...), "11:45:00.000", 1000, herald.ReasonClientClosed, "client")}
+		f.receipt, f.receiptSeq = herald.ReadReceipt{ThreadID: thread, UserID: bob, MessageID: "m_seven", ReadAt: at("11:58:00.000")}, 7
+	}, status: "delivered", received: ReceivedRead, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed,
+		also: map[Check]Verdict{CheckOffline: RuledOut}},
+
+	{name: "pushed_acked_and_read", edit: func(f *facts) {
+		f.conns = []herald.Connection{conn("c_one", "11:00:00.000", listening...)}
+		f.deliveries = []herald.Delivery{pushed("c_one", 5, 5, "11:50:00.010", "11:50:00.010")}
+		f.acks = []herald.Ack{ack("c_one", 5, "11:50:00.090")}
+		f.receipt, f.receiptSeq = herald.ReadReceipt{ThreadID: thread, UserID: bob, MessageID: msgID, ReadAt: at("11:50:02.000")}, 5
+	}, status: "delivered", received: ReceivedRead, first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed},
+
+	// The full membership history: removed, the message sent, added again.
+	{name: "removed_then_readded", edit: func(f *facts) {
+		f.history = []change{{Seq: 1, At: at("09:30:00.000"), By: alice, Added: true}, {Seq: 4, At: at("11:40:00.000"), By: alice},
+			{Seq: 6, At: at("11:55:00.000"), By: alice, Added: true}}
+		f.member.AddedAt, f.member.AddedSeq, f.thread.LastSeq = at("11:55:00.000"), 6, 6
+		f.conns = []herald.Connection{conn("c_one", "11:56:00.000", listening...)}
+		// A list after the re-add does not return a message of the gap.
+		f.requests = []herald.Request{{ID: 4, At: at("11:57:00.000"), RequestID: "r_list4", Caller: bob, Operation: "ListChatMessages", ThreadID: thread, Status: 200}}
+	}, status: "not_delivered", cause: CheckParticipantRemove, first: CheckParticipantRemove, verdict: Confirmed, tag: Measured,
+		also: map[Check]Verdict{CheckNotParticipant: RuledOut, CheckHistoryNotShared: RuledOut, CheckOffline: RuledOut}},
+
+	{name: "in_flight", edit: func(f *facts) {
+		f.msg.CreatedAt = at("11:59:59.500")
+		f.conns = []herald.Connection{conn("c_one", "11:00:00.000", listening...)}
+	}, status: "pending", first: CheckIdentityDeleted, verdict: RuledOut, tag: Observed},
 }
 
 // run builds the scenario's facts and diagnoses them.
@@ -300,6 +349,9 @@ func TestDiagnoseVerdicts(t *testing.T) {
 			}
 			if r.Cause != s.cause {
 				t.Errorf("got cause %q, want %q", r.Cause, s.cause)
+			}
+			if r.Received != s.received {
+				t.Errorf("got received %q, want %q (%+v)", r.Received, s.received, r.Receipts)
 			}
 			first := r.Findings[0]
 			if first.Check != s.first || first.Verdict != s.verdict || first.Tag != s.tag {
@@ -368,13 +420,7 @@ func TestReportInvariants(t *testing.T) {
 			if !slices.Equal(checks, want) {
 				t.Errorf("got checks %v, want one finding per check %v", checks, want)
 			}
-			acked := r.Delivered != nil && r.Delivered.AckedAt != nil
-			if first := r.Findings[0]; first.Verdict == Confirmed && !acked && r.Cause != first.Check {
-				t.Errorf("got cause %q, want the first confirmed finding %q", r.Cause, first.Check)
-			}
-			if r.Cause != "" && finding(r, r.Cause).Verdict != Confirmed {
-				t.Errorf("cause %s is not a confirmed finding", r.Cause)
-			}
+			checkInvariants(t, r)
 		})
 	}
 }
@@ -421,21 +467,30 @@ func TestDeliveryPicksAckedRun(t *testing.T) {
 	}
 }
 
-// TestNoIdentity: a user id that never existed is confirmed from the
-// absence of its record, which the evidence cites.
-func TestNoIdentity(t *testing.T) {
-	f := base()
-	f.identity, f.identityFound, f.tokens = herald.Identity{}, false, nil
-	f.member, f.memberFound = herald.Participant{}, false
-	f.at = f.msg.CreatedAt
-	r := diagnose(f)
-	first := r.Findings[0]
-	if r.Cause != CheckIdentityDeleted || first.Check != CheckIdentityDeleted || len(first.Evidence) != 1 || first.Evidence[0].ID != string(bob) {
-		t.Errorf("got cause %q, first %s with evidence %+v; want identity_deleted citing the identities lookup", r.Cause, first.Check, first.Evidence)
-	}
-	for _, c := range []Check{CheckTokenExpired, CheckTokenRevoked} {
-		if v := finding(r, c).Verdict; v != RuledOut {
-			t.Errorf("%s: got %s, want ruled out (no identity)", c, v)
-		}
+// TestUnknownIDs: an id that was never created is an answer of its own,
+// not a diagnosis (issue 18: a typo was diagnosed as "Identity deleted").
+func TestUnknownIDs(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		user, thread   bool
+		status, phrase string
+	}{
+		{"user", false, true, StatusUnknownUser, "no identity u_bob was ever created"},
+		{"thread", true, false, StatusUnknownThread, "no thread t_support was ever created"},
+		{"both", false, false, StatusUnknownUser, "no identity u_bob and no thread t_support"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := base()
+			f.identityFound, f.threadFound = c.user, c.thread
+			r := diagnose(f)
+			if r.Status != c.status || r.Cause != "" || len(r.Findings) != 0 || !strings.Contains(r.Summary, c.phrase) {
+				t.Errorf("got status %q cause %q, %d findings, summary %q; want %s, no cause, no findings, %q",
+					r.Status, r.Cause, len(r.Findings), r.Summary, c.status, c.phrase)
+			}
+			var text bytes.Buffer
+			if err := WriteText(&text, r); err != nil || !strings.Contains(text.String(), c.phrase) {
+				t.Errorf("text report lacks %q: %v\n%s", c.phrase, err, text.String())
+			}
+		})
 	}
 }

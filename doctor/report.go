@@ -88,15 +88,50 @@ type Report struct {
 	Thread      string    `json:"thread"`
 	Message     string    `json:"message,omitempty"`
 	Seq         int64     `json:"seq,omitempty"`
-	Since       time.Time `json:"since"`
-	// Status is delivered, not_delivered, pending (will arrive on resume)
-	// or unknown.
-	Status    string    `json:"status"`
-	Cause     Check     `json:"cause,omitempty"` // the first confirmed cause
-	Summary   string    `json:"summary"`
+	// Picked says how the message in question was chosen when none was
+	// named: the newest message of the thread the user did not send.
+	Picked string `json:"picked,omitempty"`
+	// Sender and SentAt describe the message in question (never its
+	// content).
+	Sender string     `json:"sender,omitempty"`
+	SentAt *time.Time `json:"sentAt,omitempty"`
+	Since  time.Time  `json:"since"`
+	// Status is one of the Status* constants.
+	Status string `json:"status"`
+	// Cause is the leading confirmed fault: set exactly when a check
+	// other than recipient_offline is confirmed, and then it is the first
+	// finding.
+	Cause   Check  `json:"cause,omitempty"`
+	Summary string `json:"summary"`
+	// Received is how the user got the message, the strongest proof found
+	// (one of the Received* constants); empty when nothing shows they did.
+	Received string `json:"received,omitempty"`
+	// Receipts lists every proof found, strongest first.
+	Receipts  []Receipt `json:"receipts,omitempty"`
 	Delivered *Delivery `json:"delivered,omitempty"`
-	Findings  []Finding `json:"findings"`
+	// Incomplete says why the evidence may miss rows (for example
+	// request-log rows the store failed to write); empty when complete.
+	Incomplete []string  `json:"incomplete,omitempty"`
+	Findings   []Finding `json:"findings"`
 }
+
+// The statuses of a report: exactly one holds.
+const (
+	// StatusDelivered: the user got the message (Received says how).
+	StatusDelivered = "delivered"
+	// StatusNotDelivered: a fault stops the message (Cause names it).
+	StatusNotDelivered = "not_delivered"
+	// StatusPending: no fault; the message is stored and arrives when the
+	// client resumes, or its delivery is in flight.
+	StatusPending = "pending"
+	// StatusUnknown: nothing shows the message arrived, and no check
+	// confirmed why.
+	StatusUnknown = "unknown"
+	// StatusUnknownUser and StatusUnknownThread: the id asked about was
+	// never created; there is nothing to diagnose.
+	StatusUnknownUser   = "unknown_user"
+	StatusUnknownThread = "unknown_thread"
+)
 
 // Query asks about a user in a thread, optionally about one message.
 type Query struct {

@@ -142,8 +142,8 @@ func (fc faultCase) check(rep doctor.Report, sc scene) []string {
 				out = append(out, fmt.Sprintf("%s: got evidence %+v, want a %s row %s", first.Check, first.Evidence, c.source, c.id))
 			}
 		}
-	} else if first.Verdict == doctor.Confirmed {
-		out = append(out, fmt.Sprintf("got first finding %s confirmed, want no confirmed cause", first.Check))
+	} else if first.Verdict == doctor.Confirmed && first.Check.Fault() {
+		out = append(out, fmt.Sprintf("got first finding %s confirmed, want no confirmed fault", first.Check))
 	}
 	for _, f := range rep.Findings {
 		if f.Verdict == doctor.Confirmed && len(f.Evidence) == 0 {
@@ -353,7 +353,7 @@ var faultMatrix = []faultCase{
 		m := e.send(alice, th, secret)
 		return scene{q: dq{bob.ID, th, m.ID}, cites: []cite{{"requests", "r_bob_list2"}}}
 	}, status: "not_delivered", cause: doctor.CheckNetworkBlocked, tag: doctor.Correlated,
-		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.Confirmed}},
+		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.RuledOut}},
 
 	{name: "network_cuts_connections", kind: "single", run: func(t *testing.T, e *env) scene {
 		alice, bob := e.newUser(), e.newUser()
@@ -373,7 +373,7 @@ var faultMatrix = []faultCase{
 		m := e.send(alice, th, secret)
 		return scene{q: dq{bob.ID, th, m.ID}, cites: []cite{{"requests", "r_bob_list1"}, {"connections", string(rows[0].ID)}, {"connections", string(rows[2].ID)}}}
 	}, status: "not_delivered", cause: doctor.CheckNetworkBlocked, tag: doctor.Correlated,
-		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.Confirmed, doctor.CheckSlowConsumer: doctor.RuledOut}},
+		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.RuledOut, doctor.CheckSlowConsumer: doctor.RuledOut}},
 
 	{name: "app_not_listening", kind: "single", run: func(t *testing.T, e *env) scene {
 		alice, bob := e.newUser(), e.newUser()
@@ -448,14 +448,14 @@ var faultMatrix = []faultCase{
 			m := e.send(alice, th, secret)
 			return scene{q: dq{bob.ID, th, m.ID}, cites: []cite{{"connections", string(rows[0].ID)}}}
 		}, status: "not_delivered", cause: doctor.CheckSlowConsumer, tag: doctor.Observed,
-		also: map[doctor.Check]doctor.Verdict{doctor.CheckNetworkBlocked: doctor.RuledOut, doctor.CheckOffline: doctor.Confirmed}},
+		also: map[doctor.Check]doctor.Verdict{doctor.CheckNetworkBlocked: doctor.RuledOut, doctor.CheckOffline: doctor.RuledOut}},
 
 	{name: "recipient_offline", kind: "single", run: func(t *testing.T, e *env) scene {
 		alice, bob := e.newUser(), e.newUser()
 		th := e.newThread(alice, bob)
 		m := e.send(alice, th, secret) // bob never connected and made no call
 		return scene{q: dq{bob.ID, th, m.ID}, cites: []cite{{"messages", m.ID}}}
-	}, status: "pending", cause: doctor.CheckOffline, tag: doctor.Inferred,
+	}, status: "pending",
 		also: map[doctor.Check]doctor.Verdict{doctor.CheckNetworkBlocked: doctor.Inconclusive}},
 
 	// Two faults at once: the priority list decides which leads; the other
@@ -500,7 +500,7 @@ var faultMatrix = []faultCase{
 		m := e.send(alice, th, secret)
 		return scene{q: dq{bob.ID, th, m.ID}, cites: []cite{{"tokens", bob.TokID}}}
 	}, status: "not_delivered", cause: doctor.CheckTokenRevoked, tag: doctor.Observed,
-		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.Confirmed}},
+		also: map[doctor.Check]doctor.Verdict{doctor.CheckOffline: doctor.RuledOut}},
 
 	// Healthy deliveries are reported as delivered, not as alarms.
 	{name: "healthy_websocket", kind: "healthy", run: healthy(wire.TransportWebSocket), status: "delivered",
