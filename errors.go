@@ -100,6 +100,9 @@ const (
 	ReasonRateLimited      Reason = "rate_limited"
 	ReasonStoreUnavailable Reason = "store_unavailable"
 	ReasonInternal         Reason = "internal_error"
+	// ReasonClientCancelled: the client went away before the answer; the
+	// request log records it with status 499, not as a server failure.
+	ReasonClientCancelled Reason = "client_cancelled"
 )
 
 // Error is Herald's one error type. It is made where the decision is made

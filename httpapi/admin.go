@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +12,8 @@ import (
 
 func (s *Server) adminRoutes() {
 	s.route("GET /admin/doctor", "Diagnose", s.diagnose)
+	s.route("GET /admin/doctor/thread", "DiagnoseThread", s.diagnoseThread)
+	s.route("GET /admin/doctor/recent", "DiagnoseRecent", s.diagnoseRecent)
 	s.route("GET /admin/events/{table}", "ListEvidence", s.evidence)
 }
 
@@ -26,6 +29,7 @@ func (s *Server) diagnose(w http.ResponseWriter, r *http.Request) error {
 		return q.err
 	}
 	v := r.URL.Query()
+	s.syncLedger()
 	rep, err := s.doctor.Diagnose(r.Context(), doctor.Query{User: herald.UserID(v.Get("user")), Thread: herald.ThreadID(v.Get("thread")),
 		Message: herald.MessageID(v.Get("message")), Since: since})
 	if err != nil {
@@ -34,12 +38,85 @@ func (s *Server) diagnose(w http.ResponseWriter, r *http.Request) error {
 	if rec := recordOf(r); rec != nil {
 		rec.ThreadID, rec.MessageID = herald.ThreadID(rep.Thread), herald.MessageID(rep.Message)
 	}
+	rep.Incomplete = append(rep.Incomplete, s.lostRows()...)
 	if v.Get("format") == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		return doctor.WriteText(w, rep)
 	}
 	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// syncLedger writes this node's delivery ledger (pushes and acks it holds
+// in memory, written in batches) before the doctor reads it, so that a
+// message just delivered is not reported as unexplained.
+func (s *Server) syncLedger() {
+	if s.cfg.Hub != nil {
+		s.cfg.Hub.Sync()
+	}
+}
+
+// lostRows says, for a report, that the request log of this node lost rows.
+func (s *Server) lostRows() []string {
+	n, since := s.LostRequestRows()
+	if n == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d request-log row(s) could not be written on this node since %s: the request evidence is incomplete", n, since.UTC().Format(time.RFC3339))}
+}
+
+// diagnoseThread answers GET /admin/doctor/thread?thread=&message=&since=:
+// the message's status for every participant, grouped by cause.
+func (s *Server) diagnoseThread(w http.ResponseWriter, r *http.Request) error {
+	if err := s.admin(r); err != nil {
+		return err
+	}
+	q := query{r: r}
+	since := q.since("since", s.clock.Now())
+	if q.err != nil {
+		return q.err
+	}
+	v := r.URL.Query()
+	s.syncLedger()
+	t, err := s.doctor.ThreadTriage(r.Context(), doctor.ThreadQuery{Thread: herald.ThreadID(v.Get("thread")), Message: herald.MessageID(v.Get("message")), Since: since})
+	if err != nil {
+		return err
+	}
+	if rec := recordOf(r); rec != nil {
+		rec.ThreadID, rec.MessageID = herald.ThreadID(t.Thread), herald.MessageID(t.Message)
+	}
+	return s.writeTriage(w, r, t)
+}
+
+// diagnoseRecent answers GET /admin/doctor/recent?since=1h: the pairs of
+// recipient and message not delivered among the messages sent since then,
+// grouped by cause.
+func (s *Server) diagnoseRecent(w http.ResponseWriter, r *http.Request) error {
+	if err := s.admin(r); err != nil {
+		return err
+	}
+	q := query{r: r}
+	since := q.since("since", s.clock.Now())
+	if q.err != nil {
+		return q.err
+	}
+	s.syncLedger()
+	t, err := s.doctor.RecentTriage(r.Context(), doctor.RecentQuery{Since: since})
+	if err != nil {
+		return err
+	}
+	return s.writeTriage(w, r, t)
+}
+
+func (s *Server) writeTriage(w http.ResponseWriter, r *http.Request, t doctor.Triage) error {
+	t.Incomplete = append(t.Incomplete, s.lostRows()...)
+	if r.URL.Query().Get("format") == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		return doctor.WriteTriage(w, t)
+	}
+	writeJSON(w, http.StatusOK, t)
 	return nil
 }
 

@@ -49,6 +49,13 @@ func toError(err error) *herald.Error {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := toError(err)
 	status := Status(e.Code)
+	if status == http.StatusInternalServerError && r.Context().Err() != nil {
+		// The client went away and took the request's context with it: the
+		// store call failed for that, not for a fault of the server.
+		e = &herald.Error{Code: e.Code, Reason: herald.ReasonClientCancelled, Message: "the client closed the request before it was answered"}
+		status = StatusClientClosedRequest
+		s.log.Info("request cancelled by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -70,6 +77,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		Code: string(e.Code), Message: e.Message, Reason: string(e.Reason), Target: e.Target,
 	}})
 }
+
+// StatusClientClosedRequest is the status the request log records for a
+// request its client cancelled before the answer (nginx's 499).
+const StatusClientClosedRequest = 499
 
 // writeJSON answers with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {

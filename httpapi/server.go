@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -37,6 +38,9 @@ type Config struct {
 	// DevLogin enables POST /dev/login, which creates identities for
 	// anyone who asks: development only (herald serve --dev-login).
 	DevLogin bool
+	// RequestLogQueue is how many request-log rows wait for the writer
+	// before requests wait for room (default 4096).
+	RequestLogQueue int
 }
 
 // Server serves the REST API.
@@ -51,11 +55,17 @@ type Server struct {
 	reqlog  chan herald.Request
 	logMu   sync.RWMutex // guards logDone: no send on reqlog after Close
 	logDone bool
-	tickets tickets
-	doctor  *doctor.Doctor
-	polls   sync.Map // herald.ConnectionID → *pollSession
-	done    chan struct{}
-	closing sync.Once
+	// lost counts request-log rows the store refused to write, and
+	// lostSince is when the first was lost. lostMu guards lostSince; it is
+	// not logMu, which senders hold while they wait for room.
+	lost      atomic.Int64
+	lostMu    sync.Mutex
+	lostSince time.Time
+	tickets   tickets
+	doctor    *doctor.Doctor
+	polls     sync.Map // herald.ConnectionID → *pollSession
+	done      chan struct{}
+	closing   sync.Once
 }
 
 // New returns a Server. Close it to flush the request log.
@@ -66,12 +76,15 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 512 << 10
 	}
+	if cfg.RequestLogQueue <= 0 {
+		cfg.RequestLogQueue = 4096
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
-		mux: http.NewServeMux(), reqlog: make(chan herald.Request, 4096), done: make(chan struct{}),
+		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
 		tickets: tickets{m: map[string]ticket{}}, doctor: doctor.New(store, clock)}
 	s.routes()
 	go s.writeRequests()
@@ -167,11 +180,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.logDone {
 		return // a hijacked connection outlived Close
 	}
-	select {
-	case s.reqlog <- *rec:
-	default:
-		s.log.Warn("request log queue full; row not recorded", "operation", rec.Operation, "status", rec.Status)
-	}
+	// Evidence is never dropped for lack of room: when the writer falls
+	// behind (a burst), the request waits here, before its connection is
+	// free for the next one. That is the back-pressure.
+	s.reqlog <- *rec
 }
 
 // unrouted answers a request no pattern matches: 405 if the path exists
@@ -209,9 +221,23 @@ func (s *Server) writeRequests() {
 			}
 		}
 		if err := s.store.LogRequests(context.Background(), batch); err != nil {
-			s.log.Error("request log", "rows", len(batch), "err", err)
+			s.lostMu.Lock()
+			if s.lost.Load() == 0 {
+				s.lostSince = s.clock.Now()
+			}
+			s.lost.Add(int64(len(batch)))
+			s.lostMu.Unlock()
+			s.log.Error("request log: rows lost", "table", "Requests", "rows", len(batch), "lost in all", s.lost.Load(), "err", err)
 		}
 	}
+}
+
+// LostRequestRows returns how many request-log rows the store failed to
+// write on this node, and since when (zero if none).
+func (s *Server) LostRequestRows() (int64, time.Time) {
+	s.lostMu.Lock()
+	defer s.lostMu.Unlock()
+	return s.lost.Load(), s.lostSince
 }
 
 // user authenticates the caller's bearer token.
