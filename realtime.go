@@ -56,6 +56,9 @@ type Broker interface {
 	// Subscribe registers fn for every signal published on any node until
 	// the returned function is called. fn must not block.
 	Subscribe(fn func(Signal)) (unsubscribe func(), err error)
+	// Close stops the broker. When it returns, the signals it had already
+	// received have been handed to their subscribers, and no fn is called
+	// after.
 	Close() error
 }
 

@@ -156,9 +156,27 @@ type RequestFilter struct {
 	Limit  int
 }
 
-// Clock tells the time. Inject one; never call time.Now in rules.
+// Clock tells the time and waits. Inject one everywhere time decides
+// behaviour (token expiry, heartbeats, timeouts, backoff, retention, the
+// doctor's "now"); never call time.Now or time.NewTimer there, so that a
+// test can move time instead of sleeping and can run on any date.
+// Implementations must be safe for concurrent use.
 type Clock interface {
+	// Now returns the current wall-clock time.
 	Now() time.Time
+	// NewTimer returns a Timer that fires once, d from now; a d of zero or
+	// less fires at once. Intervals measured with timers do not jump when
+	// the wall clock is set.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a one-shot timer made by a Clock.
+type Timer interface {
+	// C returns the channel the timer sends the time on when it fires.
+	C() <-chan time.Time
+	// Stop prevents the timer from firing. It reports whether it stopped
+	// the timer (false if it had already fired or been stopped).
+	Stop() bool
 }
 
 // SystemClock is the real clock.
@@ -166,3 +184,11 @@ type SystemClock struct{}
 
 // Now returns the current time, truncated to milliseconds, in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+// NewTimer returns a real timer.
+func (SystemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
+
+type systemTimer struct{ t *time.Timer }
+
+func (t systemTimer) C() <-chan time.Time { return t.t.C }
+func (t systemTimer) Stop() bool          { return t.t.Stop() }

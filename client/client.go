@@ -49,6 +49,17 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
+// WithClock makes the client read the time from clock (for Retry-After
+// dates, and as the default clock of its real-time connections) instead of
+// the system clock. A nil clock is ignored.
+func WithClock(clock Clock) Option {
+	return func(c *conn) {
+		if clock != nil {
+			c.clock = clock
+		}
+	}
+}
+
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option {
 	return func(c *conn) { c.userAgent = ua }
@@ -88,10 +99,11 @@ type conn struct {
 	http      *http.Client
 	userAgent string
 	cred      Credential
+	clock     Clock
 }
 
 func newConn(baseURL string, cred Credential, opts []Option) *conn {
-	c := &conn{http: &http.Client{}, userAgent: DefaultUserAgent, cred: cred}
+	c := &conn{http: &http.Client{}, userAgent: DefaultUserAgent, cred: cred, clock: systemClock{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -194,7 +206,7 @@ func (c *conn) do(ctx context.Context, r request, out any) error {
 	defer resp.Body.Close()
 	data, readErr := readCapped(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return responseError(resp, data)
+		return responseError(resp, data, c.clock.Now())
 	}
 	if readErr != nil {
 		return fmt.Errorf("herald: read answer to %s %s: %w", r.method, req.URL.Path, readErr)

@@ -47,14 +47,14 @@ func Status(err error) int {
 
 // responseError rebuilds the server's *herald.Error from a non-2xx answer.
 // A body that is not wire.ErrorResponse still yields one, classified by the
-// status alone.
-func responseError(resp *http.Response, body []byte) *herald.Error {
+// status alone. now dates a Retry-After given as an HTTP date.
+func responseError(resp *http.Response, body []byte, now time.Time) *herald.Error {
 	e := &herald.Error{
 		Code:    statusCode(resp.StatusCode),
 		Message: fmt.Sprintf("the server answered %d %s without an error body", resp.StatusCode, http.StatusText(resp.StatusCode)),
 		Err: &HTTPError{
 			Status:     resp.StatusCode,
-			RetryAfter: retryAfter(resp.Header.Get(wire.HeaderRetryAfter), time.Now()),
+			RetryAfter: retryAfter(resp.Header.Get(wire.HeaderRetryAfter), now),
 			RequestID:  resp.Header.Get(wire.HeaderRequestID),
 		},
 	}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,7 @@ type RealtimeOptions struct {
 	// Backoff paces reconnection; the zero value means DefaultBackoff.
 	Backoff Backoff
 	// Clock times heartbeats, acknowledgement batches and backoff; nil
-	// means the system clock.
+	// means the Client's clock (WithClock), by default the system clock.
 	Clock Clock
 }
 
@@ -214,7 +215,7 @@ func (c *Client) Realtime(opts RealtimeOptions) *Realtime {
 		transport: opts.Transport,
 		cursors:   opts.Cursors,
 		backoff:   opts.Backoff,
-		clock:     orSystem(opts.Clock),
+		clock:     cmp.Or(opts.Clock, c.conn.clock),
 		refreshed: make(chan string, 1),
 		handlers:  map[herald.EventType][]Handler{},
 		pending:   map[string]int64{},

@@ -165,13 +165,13 @@ func refusal(err error) ending {
 // session is one open connection. Its reader goroutine receives frames,
 // answers pings and hands the rest to run, which owns everything else.
 type session struct {
-	r      *Realtime
-	link   link
-	token  string                // the token the server knows this connection by
-	resume bool                  // the hello asked to resume
-	frames chan wire.ServerFrame // from the reader; closed when it stops
-	err    error                 // why the reader stopped; set before frames is closed
-	last   atomic.Int64          // when the server was last heard from, Unix ns
+	r          *Realtime
+	link       link
+	token      string                // the token the server knows this connection by
+	resume     bool                  // the hello asked to resume
+	frames     chan wire.ServerFrame // from the reader; closed when it stops
+	err        error                 // why the reader stopped; set before frames is closed
+	heardSince atomic.Bool           // a frame came from the server since the last heartbeat tick
 
 	connectionID string
 	caughtUp     bool
@@ -179,7 +179,7 @@ type session struct {
 	helpers      sync.WaitGroup
 }
 
-func (s *session) heard() { s.last.Store(s.r.clock.Now().UnixNano()) }
+func (s *session) heard() { s.heardSince.Store(true) }
 
 // read runs the reader until the link fails.
 func (s *session) read(ctx context.Context) {
@@ -230,6 +230,9 @@ func (s *session) run(ctx context.Context) ending {
 	openedAt := r.clock.Now()
 	tick := r.clock.NewTimer(heartbeat)
 	defer func() { tick.Stop() }()
+	// Silence is counted in heartbeat ticks, never by subtracting wall-clock
+	// times, so that a wall clock that is set does not look like silence.
+	var silent time.Duration
 	for {
 		var ackC <-chan time.Time
 		if s.ackTimer != nil {
@@ -245,7 +248,12 @@ func (s *session) run(ctx context.Context) ending {
 			}
 			end = s.handle(ctx, helperCtx, f)
 		case <-tick.C():
-			if silent := r.clock.Now().Sub(time.Unix(0, s.last.Load())); silent >= timeout && len(s.frames) == 0 {
+			if s.heardSince.Swap(false) || len(s.frames) > 0 {
+				silent = 0
+			} else {
+				silent += heartbeat
+			}
+			if silent >= timeout {
 				s.link.close(0, "")
 				end = &ending{code: wire.CloseHeartbeatTimeout, reason: CloseReasonHeartbeatTimeout,
 					err: &CloseError{Code: wire.CloseHeartbeatTimeout, Reason: CloseReasonHeartbeatTimeout}}

@@ -83,7 +83,7 @@ func (c *conn) dialWebSocket(ctx context.Context, token string, hello wire.Clien
 			if resp.Body != nil {
 				body, _ = io.ReadAll(resp.Body)
 			}
-			return nil, responseError(resp, body)
+			return nil, responseError(resp, body, c.clock.Now())
 		}
 		return nil, fmt.Errorf("herald: open WebSocket: %w", err)
 	}
@@ -209,7 +209,7 @@ func (c *conn) dialSSE(ctx context.Context, _ string, hello wire.ClientFrame, _ 
 		defer cancel()
 		defer resp.Body.Close()
 		body, _ := readCapped(resp.Body)
-		return nil, responseError(resp, body)
+		return nil, responseError(resp, body, c.clock.Now())
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		resp.Body.Close()
@@ -352,7 +352,7 @@ func (c *conn) poll(ctx context.Context, r request) ([]wire.ServerFrame, error) 
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := readCapped(resp.Body)
-		return nil, responseError(resp, body)
+		return nil, responseError(resp, body, c.clock.Now())
 	}
 	var frames []wire.ServerFrame
 	body := io.LimitReader(resp.Body, maxPollAnswer+1)

@@ -114,8 +114,10 @@ func TestIdentityErrors(t *testing.T) {
 	}
 }
 
-func TestTokenExpiry(t *testing.T) {
-	e := start(t)
+func TestTokenExpiry(t *testing.T) { testTokenExpiry(t, epoch) }
+
+func testTokenExpiry(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	var created wire.CreateIdentityResponse
 	e.ok(e.do("POST", "/identities", adminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}, ExpiresInMinutes: ptr(60)}), 201, &created)
 	tok := created.AccessToken.Token
@@ -139,8 +141,10 @@ func TestTokenExpiry(t *testing.T) {
 	}
 }
 
-func TestForgedTokens(t *testing.T) {
-	e := start(t)
+func TestForgedTokens(t *testing.T) { testForgedTokens(t, epoch) }
+
+func testForgedTokens(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	u := e.newUser()
 	now := e.Clock.Now()
 	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {

@@ -5,21 +5,26 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/clocktest"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/nats"
+	"github.com/herald-chat/herald/postgres"
+	"github.com/herald-chat/herald/postgres/pgtest"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -28,29 +33,12 @@ import (
 
 const adminKey = "hak_test_admin_key"
 
-// clock is a settable clock shared by every component of a test server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // env is one running server and what a test needs to reach it.
 type env struct {
 	t      testing.TB
 	URL    string
-	Clock  *clock
+	Clock  *clocktest.Clock
+	Engine string // "sqlite" or "postgres+nats"
 	Store  herald.Store
 	Key    ed25519.PrivateKey
 	Limits service.Limits
@@ -63,25 +51,38 @@ type env struct {
 var hubConfig = hub.Config{Heartbeat: 200 * time.Millisecond, Timeout: 2 * time.Second, Tick: 20 * time.Millisecond,
 	Recheck: time.Second, FlushEvery: 50 * time.Millisecond, QueueSize: 1024}
 
-// start runs a server on 127.0.0.1:0 backed by SQLite in t.TempDir().
+// epoch is the date every test server starts at, unless the test runs
+// on a shifted clock (TestTimeSensitiveAnyDate). Nothing may depend on the
+// machine's date: the server and the SDK both read e.Clock.
+var epoch = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// start runs a server on 127.0.0.1:0 whose clock reads epoch. Its store is
+// PostgreSQL and its broker NATS where HERALD_TEST_POSTGRES and
+// HERALD_TEST_NATS are set (CI sets them), SQLite in t.TempDir() and the
+// in-process broker elsewhere; HERALD_E2E_ENGINE=sqlite forces the
+// embedded default. Every test on PostgreSQL gets a schema of its own, and
+// on NATS a subject prefix of its own.
 func start(t testing.TB, edit ...func(*service.Limits)) *env {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	return startAt(t, epoch, edit...)
+}
+
+// startAt is start with the clock reading at.
+func startAt(t testing.TB, at time.Time, edit ...func(*service.Limits)) *env {
+	t.Helper()
+	store, broker, engine := openEngine(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	// The wall clock stands still unless a test moves it; timers also run in
+	// real time so that heartbeats and backoff keep going meanwhile.
+	clk := clocktest.New(at, clocktest.RealTimers())
 	limits := service.DefaultLimits()
 	for _, f := range edit {
 		f(&limits)
 	}
 	ids := herald.RandomIDs{}
-	broker := inmem.New()
 	svc, err := service.New(store, token.New(key, "", "", clk), broker, clk, ids, limits)
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +100,37 @@ func start(t testing.TB, edit ...func(*service.Limits)) *env {
 		h.Close()
 		srv.Close()
 		api.Close()
+		broker.Close()
 		store.Close()
 	})
-	return &env{t: t, URL: srv.URL, Clock: clk, Store: store, Key: key, Limits: limits, api: api, Hub: h}
+	return &env{t: t, URL: srv.URL, Clock: clk, Engine: engine, Store: store, Key: key, Limits: limits, api: api, Hub: h}
+}
+
+// openEngine opens the store and broker start runs on; they are closed by
+// start's cleanup.
+func openEngine(t testing.TB) (herald.Store, herald.Broker, string) {
+	t.Helper()
+	ctx := context.Background()
+	dsn, natsURL := os.Getenv(pgtest.Env), os.Getenv("HERALD_TEST_NATS")
+	if os.Getenv("HERALD_E2E_ENGINE") == "sqlite" || dsn == "" || natsURL == "" {
+		store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		return store, inmem.New(), "sqlite"
+	}
+	store, err := postgres.Open(ctx, dsn, postgres.WithSchema(pgtest.Schema(t, dsn)), postgres.WithMaxConns(8))
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	broker, err := nats.New(natsURL, nats.WithPrefix("herald_e2e."+hex.EncodeToString(b[:])), nats.WithName(t.Name()))
+	if err != nil {
+		store.Close()
+		t.Fatalf("connect broker: %v", err)
+	}
+	return store, broker, "postgres+nats"
 }
 
 // flush waits until the request log has been written, by closing the API.
@@ -257,4 +286,23 @@ func jsonInto(r resp, out any) error {
 		return fmt.Errorf("status %d: %s", r.Status, r.Body)
 	}
 	return json.Unmarshal(r.Body, out)
+}
+
+// eventually waits until cond holds, checking it every few milliseconds,
+// and fails the test after within: for state that changes behind the
+// server's back (the ledger, the connection log) where no event announces
+// it.
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		select {
+		case <-poll.C:
+		case <-deadline.C:
+			t.Fatalf("waited %v for %s", within, what)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/herald-chat/herald"
-	"github.com/herald-chat/herald/token"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -27,8 +27,10 @@ func (e *env) connect(u user, hello wire.ClientFrame) *rt {
 	return c
 }
 
-func TestTokenExpiryOnLiveConnection(t *testing.T) {
-	e := start(t)
+func TestTokenExpiryOnLiveConnection(t *testing.T) { testTokenExpiryOnLiveConnection(t, epoch) }
+
+func testTokenExpiryOnLiveConnection(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	var created wire.CreateIdentityResponse
 	e.ok(e.do("POST", "/identities", adminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}, ExpiresInMinutes: ptr(60)}), 201, &created)
 	bob := user{ID: created.Identity.ID, Token: created.AccessToken.Token}
@@ -48,8 +50,10 @@ func TestTokenExpiryOnLiveConnection(t *testing.T) {
 	}
 }
 
-func TestInBandRefreshSurvivesExpiries(t *testing.T) {
-	e := start(t)
+func TestInBandRefreshSurvivesExpiries(t *testing.T) { testInBandRefreshSurvivesExpiries(t, epoch) }
+
+func testInBandRefreshSurvivesExpiries(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	alice := e.newUser()
 	var created wire.CreateIdentityResponse
 	e.ok(e.do("POST", "/identities", adminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}, ExpiresInMinutes: ptr(60)}), 201, &created)
@@ -89,8 +93,10 @@ func TestInBandRefreshSurvivesExpiries(t *testing.T) {
 	c.event("chatMessageReceived")
 }
 
-func TestRevocationAndDeletionClose(t *testing.T) {
-	e := start(t)
+func TestRevocationAndDeletionClose(t *testing.T) { testRevocationAndDeletionClose(t, epoch) }
+
+func testRevocationAndDeletionClose(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	bob, carol := e.newUser(), e.newUser()
 	c := e.connect(bob, wire.ClientFrame{})
 	start := time.Now()
@@ -189,18 +195,25 @@ func TestUpgradeRefusals(t *testing.T) {
 		t.Errorf("reused ticket: got %v, want 401", res)
 	}
 	// Every refusal is in the connection log with its reason.
-	time.Sleep(50 * time.Millisecond)
-	rows, err := e.Store.ListConnections(ctx, herald.ConnectionFilter{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reasons := map[herald.Reason]int{}
-	for _, r := range rows {
-		reasons[r.Refused]++
-	}
-	if reasons[herald.ReasonOriginNotAllowed] != 4 || reasons[herald.ReasonTokenMissing] != 1 || reasons[herald.ReasonTokenInvalid] != 1 || reasons[herald.ReasonTicketInvalid] != 2 {
-		t.Errorf("connection log refusals: got %v", reasons)
-	}
+	want := map[herald.Reason]int{herald.ReasonOriginNotAllowed: 4, herald.ReasonTokenMissing: 1, herald.ReasonTokenInvalid: 1, herald.ReasonTicketInvalid: 2}
+	var reasons map[herald.Reason]int
+	eventually(t, 5*time.Second, "8 refusals in the connection log", func() bool {
+		rows, err := e.Store.ListConnections(ctx, herald.ConnectionFilter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons = map[herald.Reason]int{}
+		for _, r := range rows {
+			if _, ok := want[r.Refused]; ok {
+				reasons[r.Refused]++
+			}
+		}
+		if !maps.Equal(reasons, want) {
+			t.Logf("refusals so far: %v", reasons)
+			return false
+		}
+		return true
+	})
 }
 
 func TestBadFramesClose(t *testing.T) {
@@ -245,26 +258,33 @@ func TestBadFramesClose(t *testing.T) {
 	}
 }
 
-func TestHeartbeatTimeout(t *testing.T) {
-	e := start(t)
+// TestHeartbeatTimeout: a peer that keeps its connection open but stops
+// answering pings is closed by the server with 4001 heartbeat_timeout, and
+// the connection log says so.
+func TestHeartbeatTimeout(t *testing.T) { testHeartbeatTimeout(t, epoch) }
+
+func testHeartbeatTimeout(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	bob := e.newUser()
 	c, _, err := e.dialWS(bob.Token, wire.ClientFrame{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.expect(wire.FrameWelcome)
-	// This client stops answering pings: stop the reader's auto-pong by
-	// never reading again, and wait for the server to give up.
-	ws := c.ws
-	c.cancel()
-	_ = ws
-	time.Sleep(hubConfig.Timeout + 500*time.Millisecond)
-	rows, err := e.Store.ListConnections(context.Background(), herald.ConnectionFilter{User: herald.UserID(bob.ID)})
-	if err != nil || len(rows) != 1 {
-		t.Fatalf("got %v %v", rows, err)
+	// The client still reads (so the close frame reaches it) but no longer
+	// answers; it sends nothing of its own.
+	c.mute.Store(true)
+	cl := c.waitClose(10 * hubConfig.Timeout)
+	if cl.Code != wire.CloseHeartbeatTimeout || cl.Reason != string(herald.ReasonHeartbeatTimeout) {
+		t.Errorf("got close %d %q, want %d %s", cl.Code, cl.Reason, wire.CloseHeartbeatTimeout, herald.ReasonHeartbeatTimeout)
 	}
-	if rows[0].CloseReason != herald.ReasonHeartbeatTimeout && rows[0].CloseReason != herald.ReasonConnectionLost {
-		t.Errorf("got close reason %q, want heartbeat_timeout", rows[0].CloseReason)
+	var rows []herald.Connection
+	eventually(t, 5*time.Second, "the close in the connection log", func() bool {
+		rows, err = e.Store.ListConnections(context.Background(), herald.ConnectionFilter{User: herald.UserID(bob.ID)})
+		return err == nil && len(rows) == 1 && !rows[0].ClosedAt.IsZero()
+	})
+	if rows[0].CloseReason != herald.ReasonHeartbeatTimeout || rows[0].ClosedBy != "server" || rows[0].HeartbeatMisses < 1 {
+		t.Errorf("connection log: got reason %q by %q with %d missed heartbeats, want heartbeat_timeout by server with at least 1",
+			rows[0].CloseReason, rows[0].ClosedBy, rows[0].HeartbeatMisses)
 	}
-	_ = token.Leeway
 }

@@ -140,16 +140,15 @@ func TestSlowConsumer(t *testing.T) {
 	for range n {
 		e.send(alice, th, big)
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	var row herald.Connection
-	for time.Now().Before(deadline) {
+	eventually(t, 10*time.Second, "the close in the connection log", func() bool {
 		rows, _ := e.Store.ListConnections(context.Background(), herald.ConnectionFilter{User: herald.UserID(bob.ID)})
 		if len(rows) == 1 && !rows[0].ClosedAt.IsZero() {
 			row = rows[0]
-			break
+			return true
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
 	if row.CloseReason != herald.ReasonSlowConsumer || row.CloseCode != 4002 {
 		t.Fatalf("got close %d %q, want 4002 slow_consumer", row.CloseCode, row.CloseReason)
 	}
@@ -198,26 +197,20 @@ func TestLedger(t *testing.T) {
 	c.close()
 	ctx := context.Background()
 	var conns []herald.Connection
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually(t, 5*time.Second, "the close in the connection log", func() bool {
 		conns, _ = e.Store.ListConnections(ctx, herald.ConnectionFilter{User: herald.UserID(bob.ID)})
-		if len(conns) == 1 && !conns[0].ClosedAt.IsZero() {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(conns) == 1 && !conns[0].ClosedAt.IsZero()
+	})
 	if len(conns) != 1 || conns[0].Transport != wire.TransportWebSocket || len(conns[0].Handles) != 2 || conns[0].ClosedBy != "client" {
 		t.Fatalf("connection log: got %+v", conns)
 	}
 	// The ledger is written in the background: sync it until the runs
 	// are there (bounded), then check them exactly.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	eventually(t, 5*time.Second, "the delivery runs in the ledger", func() bool {
 		e.Hub.Sync()
 		ds, _ := e.Store.ListDeliveries(ctx, herald.DeliveryFilter{User: herald.UserID(bob.ID), Thread: herald.ThreadID(th), Seq: herald.Seq(seqs[2])})
-		if len(ds) > 0 {
-			break
-		}
-	}
+		return len(ds) > 0
+	})
 	for _, s := range seqs {
 		ds, err := e.Store.ListDeliveries(ctx, herald.DeliveryFilter{User: herald.UserID(bob.ID), Thread: herald.ThreadID(th), Seq: herald.Seq(s)})
 		if err != nil || len(ds) != 1 || ds[0].ConnectionID != conns[0].ID || ds[0].Transport != wire.TransportWebSocket {

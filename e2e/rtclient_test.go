@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type rt struct {
 	connID string
 	key    string
 	cancel context.CancelFunc
+	mute   atomic.Bool // stop answering pings (a peer that went silent)
 }
 
 // dialWS opens a WebSocket with the token and sends hello.
@@ -72,7 +74,7 @@ func (c *rt) readWS(ctx context.Context) {
 			c.t.Errorf("server sent a frame that is not JSON: %q", data)
 			continue
 		}
-		if f.Type == wire.FramePing {
+		if f.Type == wire.FramePing && !c.mute.Load() {
 			c.sendFrame(wire.ClientFrame{Type: wire.FramePong})
 		}
 		c.frames <- f

@@ -20,7 +20,7 @@ import (
 // running; it is stopped at cleanup.
 func (e *env) sdk(cred client.Credential, transport string, setup func(r *client.Realtime)) *client.Realtime {
 	e.t.Helper()
-	c := client.New(e.URL, cred)
+	c := client.New(e.URL, cred, client.WithClock(e.Clock))
 	r := c.Realtime(client.RealtimeOptions{Transport: transport, Backoff: client.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond}})
 	setup(r)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -101,18 +101,11 @@ func TestSDKDropsThreadsAndAcks(t *testing.T) {
 	ev.wait(t, 5*time.Second, "the message", func(es []client.Event) bool { return count(herald.EventMessageReceived, th)(es) == 1 })
 
 	// The ack reaches the ledger once the handler has returned.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, 5*time.Second, "the ack of seq "+m.SequenceID, func() bool {
 		e.Hub.Sync()
 		acks, _ := e.Store.ListAcks(context.Background(), herald.DeliveryFilter{User: herald.UserID(bob.ID), Thread: herald.ThreadID(th)})
-		if len(acks) > 0 && fmt.Sprint(acks[len(acks)-1].Seq) == m.SequenceID {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no ack for seq %s: %+v", m.SequenceID, acks)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(acks) > 0 && fmt.Sprint(acks[len(acks)-1].Seq) == m.SequenceID
+	})
 
 	// Removal and deletion drop the threads; sends fail fast with the reason.
 	e.ok(e.do("POST", "/chat/threads/"+th+"/participants/:remove", alice.Token, wire.Identifier(bob.ID)), 204, nil)
@@ -130,16 +123,24 @@ func TestSDKDropsThreadsAndAcks(t *testing.T) {
 	if e.threadSeq(th) != before {
 		t.Errorf("a fail-fast send reached the server")
 	}
-	// Nothing from the thread after the removal reaches the app.
+	// Nothing from the thread after the removal reaches the app: a message
+	// sent afterwards on a thread bob still has is delivered after it would
+	// have been (one connection, signals in commit order), so once that one
+	// arrived the other had its chance.
 	e.send(alice, th, "after removal")
-	time.Sleep(200 * time.Millisecond)
-	if n := count(herald.EventMessageReceived, th)(ev.got); n != 1 {
+	marker := e.newThread(alice, bob)
+	ev.wait(t, 5*time.Second, "the marker thread", func([]client.Event) bool { return len(r.Threads()) == 1 })
+	e.send(alice, marker, "marker")
+	got := ev.wait(t, 5*time.Second, "the marker", func(es []client.Event) bool { return count(herald.EventMessageReceived, marker)(es) == 1 })
+	if n := count(herald.EventMessageReceived, th)(got); n != 1 {
 		t.Errorf("got %d messages from the thread, want 1 (none after removal)", n)
 	}
 }
 
-func TestSDKRefreshKeepsConnection(t *testing.T) {
-	e := start(t)
+func TestSDKRefreshKeepsConnection(t *testing.T) { testSDKRefreshKeepsConnection(t, epoch) }
+
+func testSDKRefreshKeepsConnection(t *testing.T, at time.Time) {
+	e := startAt(t, at)
 	alice := e.newUser()
 	var created wire.CreateIdentityResponse
 	e.ok(e.do("POST", "/identities", adminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}, ExpiresInMinutes: ptr(60)}), 201, &created)
@@ -154,7 +155,7 @@ func TestSDKRefreshKeepsConnection(t *testing.T) {
 		}
 		refreshes.Add(1)
 		return tok.Token, nil
-	}, client.WithRefreshBefore(0))
+	}, client.WithRefreshBefore(0), client.WithCredentialClock(e.Clock))
 	defer cred.Close()
 	ev := newEvents()
 	var mu sync.Mutex
@@ -170,7 +171,14 @@ func TestSDKRefreshKeepsConnection(t *testing.T) {
 		})
 	})
 	ev.wait(t, 5*time.Second, "connect", func([]client.Event) bool { mu.Lock(); defer mu.Unlock(); return len(conns) == 1 })
+	mu.Lock()
+	conn, _ := e.Hub.Conn(herald.ConnectionID(conns[0]))
+	mu.Unlock()
+	if conn == nil {
+		t.Fatal("the SDK's connection is not open on the server")
+	}
 	for round := range 3 {
+		before := conn.TokenID()
 		if round == 0 {
 			e.Clock.Advance(56 * time.Minute)
 		} else {
@@ -178,8 +186,8 @@ func TestSDKRefreshKeepsConnection(t *testing.T) {
 		}
 		want := int64(round + 1)
 		ev.wait(t, 5*time.Second, "refresh", func([]client.Event) bool { return refreshes.Load() >= want })
-		time.Sleep(100 * time.Millisecond) // the refresh frame travels
-		e.Clock.Advance(10 * time.Minute)  // the old token is now expired
+		eventually(t, 5*time.Second, "the server to take the refreshed token", func() bool { return conn.TokenID() != before })
+		e.Clock.Advance(10 * time.Minute) // the old token is now expired
 		e.send(alice, th, fmt.Sprint("round ", round))
 		ev.wait(t, 5*time.Second, "message", func(es []client.Event) bool { return len(es) == round+1 })
 	}
@@ -249,21 +257,13 @@ func TestSDKResumeAcrossServerCloses(t *testing.T) {
 			}
 			wg.Wait()
 			close(stop) // the closes stop with the sends; then everything must arrive
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				ev.mu.Lock()
-				n := len(ev.got)
-				ev.mu.Unlock()
-				if n >= total || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(20 * time.Millisecond)
+			ev.wait(t, 30*time.Second, "every message", func(es []client.Event) bool { return len(es) >= total })
+			// One more message per thread: a duplicate or a late replay of an
+			// earlier one would reach the handlers before it.
+			for _, th := range ids {
+				e.send(alice, th, "marker")
 			}
-			var got []client.Event
-			time.Sleep(100 * time.Millisecond)
-			ev.mu.Lock()
-			got = slices.Clone(ev.got)
-			ev.mu.Unlock()
+			got := ev.wait(t, 30*time.Second, "the markers", func(es []client.Event) bool { return len(es) >= total+threads })
 			last := map[string]int64{}
 			for _, g := range got {
 				if g.Seq <= last[g.ThreadID] {
@@ -274,8 +274,8 @@ func TestSDKResumeAcrossServerCloses(t *testing.T) {
 				}
 				last[g.ThreadID] = g.Seq
 			}
-			if len(got) != total {
-				t.Errorf("got %d messages, want %d; sdk cursors %v; handled up to %v", len(got), total, rr.Cursors(), last)
+			if len(got) != total+threads {
+				t.Errorf("got %d messages, want %d; sdk cursors %v; handled up to %v", len(got), total+threads, rr.Cursors(), last)
 			}
 			t.Logf("%s: sent %d, handled %d, server-side closes %d", transport, total, len(got), kills.Load())
 		})

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/wire"
@@ -50,8 +49,8 @@ type Conn struct {
 	recheck chan struct{}
 	done    chan struct{}
 	once    sync.Once
-	heard   atomic.Int64 // unix nanoseconds (real time) of the last frame from the client
-	misses  atomic.Int64 // pings sent with nothing heard since
+	heard   atomic.Bool  // a frame came from the client since the writer's last tick
+	misses  atomic.Int64 // pings sent with nothing heard for a whole heartbeat before them
 
 	mu  sync.Mutex // guards tok
 	tok herald.Token
@@ -83,7 +82,6 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 		cursor: map[herald.ThreadID]herald.Seq{}, ended: map[herald.ThreadID]bool{},
 		runs: map[herald.ThreadID]*herald.Delivery{}, dirty: map[herald.ThreadID]bool{},
 	}
-	c.heard.Store(time.Now().UnixNano())
 	handles := make([]herald.EventType, len(hello.Handles))
 	for i, e := range hello.Handles {
 		handles[i] = herald.EventType(e)
@@ -130,7 +128,7 @@ func (c *Conn) Close(code int, reason, by string) {
 }
 
 // Heard records that the client is alive (any frame, or a poll).
-func (c *Conn) Heard() { c.heard.Store(time.Now().UnixNano()) }
+func (c *Conn) Heard() { c.heard.Store(true) }
 
 // enqueue hands a signal to the writer without blocking; a full queue
 // means the client does not keep up.
@@ -159,6 +157,10 @@ func (c *Conn) recheckNow() {
 	default:
 	}
 }
+
+// TokenID returns the id of the token the connection is authenticated
+// with now; an in-band refresh changes it.
+func (c *Conn) TokenID() herald.TokenID { return c.token().ID }
 
 func (c *Conn) token() herald.Token {
 	c.mu.Lock()

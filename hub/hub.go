@@ -123,17 +123,16 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 // the store sees a steady trickle of catch-ups rather than a spike.
 func (h *Hub) resyncEvery(period time.Duration) {
 	defer h.wg.Done()
-	t := time.NewTimer(period)
-	defer t.Stop()
 	for {
 		all := h.all()
 		step := period / time.Duration(len(all)+1)
 		for i := 0; i <= len(all); i++ {
-			t.Reset(step)
+			t := h.clock.NewTimer(step)
 			select {
 			case <-h.stop:
+				t.Stop()
 				return
-			case <-t.C:
+			case <-t.C():
 			}
 			if i < len(all) {
 				all[i].control(all[i].resync)

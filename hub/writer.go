@@ -30,9 +30,13 @@ func (c *Conn) run() {
 		return
 	}
 	h := c.hub
-	tick := time.NewTicker(h.cfg.Tick)
-	defer tick.Stop()
-	lastPing, lastCheck := time.Now(), time.Now()
+	// Intervals are counted in ticks of the injected clock, never by
+	// subtracting wall-clock times: a wall clock that is set (or a test
+	// clock moved by an hour) must not count as an hour of silence.
+	pingEvery, recheckEvery, timeoutTicks := ticks(h.cfg.Heartbeat, h.cfg.Tick), ticks(h.cfg.Recheck, h.cfg.Tick), ticks(h.cfg.Timeout, h.cfg.Tick)
+	tick := h.clock.NewTimer(h.cfg.Tick)
+	defer func() { tick.Stop() }()
+	var n, silent int // ticks so far; ticks since the client was last heard
 	for {
 		select {
 		case <-c.done:
@@ -46,21 +50,26 @@ func (c *Conn) run() {
 			fn()
 		case <-c.recheck:
 			c.checkCredential(ctx)
-		case now := <-tick.C:
-			if now.Sub(lastCheck) >= h.cfg.Recheck {
-				lastCheck = now
+		case <-tick.C():
+			tick = h.clock.NewTimer(h.cfg.Tick)
+			n++
+			if c.heard.Swap(false) {
+				silent = 0
+			} else {
+				silent++
+			}
+			if silent >= timeoutTicks {
+				c.Close(wire.CloseHeartbeatTimeout, "heartbeat_timeout", "server")
+				return
+			}
+			if n%recheckEvery == 0 {
 				c.checkCredential(ctx)
 			}
-			if now.Sub(lastPing) >= h.cfg.Heartbeat {
-				lastPing = now
-				if time.Unix(0, c.heard.Load()).Before(now.Add(-h.cfg.Heartbeat)) {
+			if n%pingEvery == 0 {
+				if silent >= pingEvery {
 					c.misses.Add(1)
 				}
 				c.send(frame(wire.ServerFrame{Type: wire.FramePing}))
-			}
-			if time.Since(time.Unix(0, c.heard.Load())) > h.cfg.Timeout {
-				c.Close(wire.CloseHeartbeatTimeout, "heartbeat_timeout", "server")
-				return
 			}
 			c.checkExpiry()
 			c.flushRuns(false)
@@ -70,6 +79,11 @@ func (c *Conn) run() {
 			return
 		}
 	}
+}
+
+// ticks returns how many ticks of length tick make up d, at least one.
+func ticks(d, tick time.Duration) int {
+	return max(1, int((d+tick-1)/tick))
 }
 
 // start sends welcome, replays and sends caughtUp.
@@ -225,7 +239,10 @@ func (c *Conn) flush(ctx context.Context) error {
 	if len(c.batch) == 0 {
 		return nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, c.hub.cfg.WriteTimeout)
+	// A write is bounded by the write timeout only, not cut when the
+	// connection closes: a WebSocket write cut mid-frame drops the socket,
+	// and the close frame that says why would never reach the client.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.hub.cfg.WriteTimeout)
 	err := c.t.Write(wctx, c.batch)
 	cancel()
 	c.batch = c.batch[:0]

@@ -34,6 +34,7 @@ var _ herald.Store = (*Store)(nil)
 type Store struct {
 	queries // the Reader methods, on the pool
 	pool    *pgxpool.Pool
+	app     string // application_name of its sessions
 }
 
 // Option configures Open.
@@ -80,6 +81,16 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if c.maxConns > 0 {
 		pc.MaxConns = c.maxConns
 	}
+	// The application name tells this store's sessions apart in
+	// pg_stat_activity (LockWaits, and operators), unless the DSN set one.
+	app := pc.ConnConfig.RuntimeParams["application_name"]
+	if app == "" {
+		app = "herald"
+		if c.schema != "" {
+			app += "/" + c.schema
+		}
+		pc.ConnConfig.RuntimeParams["application_name"] = app
+	}
 	if err := migrate(ctx, pc.ConnConfig, c.schema); err != nil {
 		return nil, err
 	}
@@ -91,7 +102,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, classify(err, "connect")
 	}
-	return &Store{queries: queries{q: pool}, pool: pool}, nil
+	return &Store{queries: queries{q: pool}, pool: pool, app: app}, nil
 }
 
 // migrate creates schema if it is named and missing, then applies the
@@ -186,6 +197,19 @@ func (l migrationLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error 
 		return fmt.Errorf("release the migration lock: it was not held")
 	}
 	return nil
+}
+
+// LockWaits returns how many of this store's sessions (those with its
+// application name, in its database) are waiting for a lock now, such as
+// a thread's row lock held by another transaction.
+func (s *Store) LockWaits(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = $1 AND wait_event_type = 'Lock'`, s.app).Scan(&n)
+	if err != nil {
+		return 0, classify(err, "lock waits")
+	}
+	return n, nil
 }
 
 // Update runs fn in one READ COMMITTED transaction and commits it (durably,

@@ -2,51 +2,23 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/postgres"
+	"github.com/herald-chat/herald/postgres/pgtest"
 	"github.com/herald-chat/herald/storetest"
 )
 
-// testDSN returns the database the tests may use, from HERALD_TEST_POSTGRES
-// (for example postgres://postgres@127.0.0.1:5432/test?sslmode=disable), and
-// skips the test when it is unset.
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("HERALD_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("HERALD_TEST_POSTGRES is not set")
-	}
-	return dsn
-}
+// testDSN returns the database the tests may use, or skips.
+func testDSN(tb testing.TB) string { tb.Helper(); return pgtest.DSN(tb) }
 
-// schemaName returns a fresh schema name and drops that schema, if it was
-// made, when the test ends (after the stores opened later are closed).
-func schemaName(tb testing.TB, dsn string) string {
-	tb.Helper()
-	var b [8]byte
-	rand.Read(b[:])
-	name := "h_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		// The test's context is already cancelled when cleanups run.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := execSQL(ctx, dsn, `DROP SCHEMA IF EXISTS `+name+` CASCADE`); err != nil {
-			tb.Errorf("drop schema %s: got error %v, want nil", name, err)
-		}
-	})
-	return name
-}
+// schemaName returns a fresh schema name, dropped when the test ends.
+func schemaName(tb testing.TB, dsn string) string { tb.Helper(); return pgtest.Schema(tb, dsn) }
 
 // newSchema creates a fresh, empty schema, dropped when the test ends.
 func newSchema(tb testing.TB, dsn string) string {
@@ -59,15 +31,7 @@ func newSchema(tb testing.TB, dsn string) string {
 }
 
 // execSQL runs one statement on a connection of its own.
-func execSQL(ctx context.Context, dsn, sql string) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
+func execSQL(ctx context.Context, dsn, sql string) error { return pgtest.Exec(ctx, dsn, sql) }
 
 // mustOpen opens a store on schema with a small pool (the suite opens many
 // at once), closed when the test ends.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -31,9 +32,10 @@ var _ herald.Store = (*Store)(nil)
 // Store is a herald.Store kept in one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
-	queries         // the Reader methods, on the read-only pool
-	writer  *sql.DB // one connection: Updates and LogRequest, serialized
-	readers *sql.DB // read-only connections for reads outside an Update
+	queries              // the Reader methods, on the read-only pool
+	writer  *sql.DB      // one connection: Updates and LogRequest, serialized
+	readers *sql.DB      // read-only connections for reads outside an Update
+	waiting atomic.Int64 // Updates waiting for the writer connection
 }
 
 // Open opens the database at path, creating the file if it does not exist
@@ -124,7 +126,9 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // unchanged. Updates are serialized: while one runs, others wait for the
 // writer connection, which also makes NextSeq's lock trivially true.
 func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
+	s.waiting.Add(1)
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	s.waiting.Add(-1)
 	if err != nil {
 		return classify(err, "begin")
 	}
@@ -145,6 +149,11 @@ func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
 	}
 	return nil
 }
+
+// LockWaits returns how many Updates are waiting for another's write lock
+// now. SQLite has one writer, so an Update waits for the whole transaction
+// before it, at its start.
+func (s *Store) LockWaits(context.Context) (int, error) { return int(s.waiting.Load()), nil }
 
 // LogRequest appends r to the request log in its own autocommit statement.
 // r.ID is ignored; the log assigns increasing ids. Duration is stored in

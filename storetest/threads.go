@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -304,10 +305,30 @@ func testListThreads(t *testing.T, s herald.Store) {
 	wantDiff(t, "ListThreads(u_b)", []herald.ThreadID{"t_1", "t_3"}, ids(others, threadID))
 }
 
+// lockWaiter is what the suite needs of an engine to see a transaction
+// wait for another's lock. Every engine implements it.
+type lockWaiter interface {
+	// LockWaits returns how many of the store's write transactions are
+	// waiting for a lock now.
+	LockWaits(ctx context.Context) (int, error)
+}
+
 // testLockThread checks LockThread: not_found for a missing thread, and a
-// writer that locks after another writer's commit sees that commit.
+// second writer that locks the thread while a first holds it waits until
+// the first commits, then reads what it committed.
+//
+// Where the second writer waits differs by engine, and the test sees it
+// wait either way: PostgreSQL runs transactions concurrently and the
+// second blocks in LockThread on the thread's row lock (without FOR UPDATE
+// it would not wait, and this test fails); SQLite has one writer, so the
+// second blocks at the start of its Update and LockThread is a plain read
+// (if SQLite's writers stopped being serialized, this test fails).
 func testLockThread(t *testing.T, s herald.Store) {
 	ctx := t.Context()
+	lw, ok := s.(lockWaiter)
+	if !ok {
+		t.Fatalf("%T does not implement LockWaits, which the suite needs to see a writer wait", s)
+	}
 	createThreads(t, s, newThread("t_a", "u_a", 0))
 	err := s.Update(ctx, func(tx herald.Tx) error {
 		_, err := tx.LockThread(ctx, "t_missing")
@@ -316,7 +337,11 @@ func testLockThread(t *testing.T, s herald.Store) {
 	if !herald.IsNotFound(err) {
 		t.Errorf("LockThread of a missing thread: got %v, want not_found", err)
 	}
-	locked := make(chan struct{})
+	waitsBefore, err := lw.LockWaits(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	locked, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		first <- s.Update(ctx, func(tx herald.Tx) error {
@@ -325,24 +350,51 @@ func testLockThread(t *testing.T, s herald.Store) {
 				return err
 			}
 			close(locked)
-			time.Sleep(100 * time.Millisecond) // the second writer waits here
+			<-release
 			th.DeletedAt, th.DeletedBy = at(5), "u_a"
 			return tx.UpdateThread(ctx, th)
 		})
 	}()
 	<-locked
 	var seen herald.Thread
-	if err := s.Update(ctx, func(tx herald.Tx) error {
-		th, err := tx.LockThread(ctx, "t_a")
-		seen = th
-		return err
-	}); err != nil {
-		t.Fatal(err)
+	second := make(chan error, 1)
+	go func() {
+		second <- s.Update(ctx, func(tx herald.Tx) error {
+			th, err := tx.LockThread(ctx, "t_a")
+			seen = th
+			return err
+		})
+	}()
+	// The second writer must be seen waiting while the first holds the lock.
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for waiting := false; !waiting; {
+		select {
+		case err := <-second:
+			close(release)
+			<-first
+			t.Fatalf("a second writer locked the thread while the first held it (error %v), want it to wait", err)
+		case <-deadline.C:
+			close(release)
+			<-first
+			<-second
+			t.Fatal("the second writer was not seen waiting for the first's lock within 10 s")
+		case <-time.After(5 * time.Millisecond):
+			n, err := lw.LockWaits(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waiting = n > waitsBefore
+		}
 	}
+	close(release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
 	if !seen.Deleted() {
-		t.Errorf("a writer locking after another's commit read the thread before it: got %+v", seen)
+		t.Errorf("a writer that waited for another's lock read the thread before its commit: got %+v", seen)
 	}
 }

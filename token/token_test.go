@@ -12,12 +12,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/clocktest"
 	"github.com/herald-chat/herald/token"
 )
-
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.now }
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
@@ -45,7 +42,7 @@ func mustSign(t *testing.T, s *token.Signer, c herald.Claims) string {
 }
 
 func TestRoundTrip(t *testing.T) {
-	clock := &fakeClock{now: t0}
+	clock := clocktest.New(t0)
 	s, _ := newSigner(t, clock)
 	got, err := s.Verify(mustSign(t, s, claims()))
 	if err != nil {
@@ -59,15 +56,15 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
-	clock := &fakeClock{now: t0}
+	clock := clocktest.New(t0)
 	s, _ := newSigner(t, clock)
 	tok := mustSign(t, s, claims())
 
-	clock.now = t0.Add(time.Hour + token.Leeway - time.Second)
+	clock.Set(t0.Add(time.Hour + token.Leeway - time.Second))
 	if _, err := s.Verify(tok); err != nil {
 		t.Errorf("within leeway: got %v, want accepted", err)
 	}
-	clock.now = t0.Add(time.Hour + token.Leeway + time.Second)
+	clock.Set(t0.Add(time.Hour + token.Leeway + time.Second))
 	_, err := s.Verify(tok)
 	if got := herald.ErrorReason(err); got != herald.ReasonTokenExpired {
 		t.Errorf("past leeway: got reason %q (%v), want %q", got, err, herald.ReasonTokenExpired)
@@ -94,7 +91,7 @@ func validMap() jwt.MapClaims {
 }
 
 func TestRejects(t *testing.T) {
-	clock := &fakeClock{now: t0}
+	clock := clocktest.New(t0)
 	s, key := newSigner(t, clock)
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	at := map[string]any{"typ": "at+jwt"}

@@ -56,6 +56,26 @@ type ServeCmd struct {
 	Pprof            string        `env:"HERALD_PPROF" placeholder:"ADDR" help:"Serve net/http/pprof on this address, on its own listener (off by default; for profiling)."`
 	Retention        time.Duration `default:"720h" env:"HERALD_RETENTION" help:"Keep evidence (request log, connection log, delivery ledger) this long; 0 keeps it forever."`
 	DevLogin         bool          `env:"HERALD_DEV_LOGIN" help:"Development only: let anyone create an identity and chat token with POST /dev/login (the chat page's dev sign-in)."`
+	DevMinToken      time.Duration `name:"dev-min-token-lifetime" env:"HERALD_DEV_MIN_TOKEN_LIFETIME" placeholder:"DURATION" help:"Development only: allow tokens as short as this (whole minutes, 1m to 60m) instead of 60 minutes, to see token expiry end to end (herald demo). Refused unless --addr is a loopback address."`
+}
+
+// checkDev refuses the development options on an address other machines
+// can reach.
+func (c *ServeCmd) checkDev() error {
+	if c.DevMinToken == 0 {
+		return nil
+	}
+	if c.DevMinToken < time.Minute || c.DevMinToken > service.MinTokenLifetime || c.DevMinToken%time.Minute != 0 {
+		return fmt.Errorf("--dev-min-token-lifetime must be whole minutes from 1m to %v, not %v", service.MinTokenLifetime, c.DevMinToken)
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", c.Addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--dev-min-token-lifetime is for development only and is refused with --addr %s: listen on a loopback address (127.0.0.1:PORT)", c.Addr)
+	}
+	return nil
 }
 
 // Run starts the server and blocks until SIGINT or SIGTERM.
@@ -63,6 +83,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := c.checkDev(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -114,6 +137,11 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	limits.MaxParticipants, limits.MaxAddBatch = c.MaxParticipants, c.MaxAddBatch
 	limits.MaxContentBytes, limits.MaxMetadataBytes, limits.MaxPageSize = c.MaxContentBytes, c.MaxMetadataBytes, c.MaxPageSize
 	limits.WriteRate, limits.WriteBurst = c.WriteRate, c.WriteBurst
+	if c.DevMinToken > 0 {
+		limits.MinTokenLifetime = c.DevMinToken
+		log.Warn("DEVELOPMENT ONLY: tokens may be issued for as little as "+c.DevMinToken.String()+" (--dev-min-token-lifetime); never run this in production",
+			"min_token_lifetime", c.DevMinToken.String())
+	}
 	if limits.DefaultPageSize > limits.MaxPageSize {
 		limits.DefaultPageSize = limits.MaxPageSize
 	}
@@ -159,15 +187,21 @@ Use the admin key for identity commands, for example:
 	} else if adminPath != "" {
 		fmt.Fprintf(os.Stderr, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", adminPath, adminPath)
 	}
-	stopPrune := prune(store, c.Retention, log)
+	stopPrune := prune(store, clock, c.Retention, log)
 	var once sync.Once
 	drain = func() { once.Do(func() { stopResync(); h.Close() }) }
 	return server, drain, func() { drain(); stopPrune(); server.Close(); broker.Close(); store.Close() }, nil
 }
 
-// prune deletes evidence older than the retention period, hourly, until
-// the returned function is called. A retention of 0 keeps everything.
-func prune(store herald.Store, retention time.Duration, log *slog.Logger) (stop func()) {
+// pruner is the part of the Store that retention needs.
+type pruner interface {
+	PruneEvidence(ctx context.Context, before time.Time) (int64, error)
+}
+
+// prune deletes evidence older than the retention period, at once and then
+// hourly by clock, until the returned function is called. A retention of 0
+// keeps everything.
+func prune(store pruner, clock herald.Clock, retention time.Duration, log *slog.Logger) (stop func()) {
 	if retention <= 0 {
 		return func() {}
 	}
@@ -176,16 +210,18 @@ func prune(store herald.Store, retention time.Duration, log *slog.Logger) (stop 
 	go func() {
 		defer close(finished)
 		for {
-			n, err := store.PruneEvidence(context.Background(), time.Now().Add(-retention))
+			n, err := store.PruneEvidence(context.Background(), clock.Now().Add(-retention))
 			if err != nil {
 				log.Error("prune evidence", "err", err)
 			} else if n > 0 {
 				log.Info("pruned evidence", "rows", n, "older than", retention)
 			}
+			t := clock.NewTimer(time.Hour)
 			select {
 			case <-done:
+				t.Stop()
 				return
-			case <-time.After(time.Hour):
+			case <-t.C():
 			}
 		}
 	}()
