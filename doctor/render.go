@@ -108,6 +108,9 @@ func verdictWord(f Finding) string {
 	return "ruled out"
 }
 
+// textGroupRows is how many pairs of a group the text form lists.
+const textGroupRows = 10
+
 // WriteTriage writes an answer across users: the summary, then each group
 // with its count and the pairs it lists.
 func WriteTriage(w io.Writer, t Triage) error {
@@ -131,15 +134,16 @@ func WriteTriage(w io.Writer, t Triage) error {
 	}
 	for _, g := range t.Groups {
 		fmt.Fprintf(&b, "\n%s: %d\n", strings.ToUpper(strings.ReplaceAll(groupName(g), "_", " ")), g.Count)
-		for _, p := range g.Pairs {
+		shown := g.Pairs[:min(len(g.Pairs), textGroupRows)]
+		for _, p := range shown {
 			if t.Thread == "" {
 				fmt.Fprintf(&b, "  %s  %s  %s  %s\n", p.User, p.Thread, p.Message, p.Summary)
 			} else {
 				fmt.Fprintf(&b, "  %s  %s\n", p.User, p.Summary)
 			}
 		}
-		if g.Count > len(g.Pairs) {
-			fmt.Fprintf(&b, "  … and %d more\n", g.Count-len(g.Pairs))
+		if g.Count > len(shown) {
+			fmt.Fprintf(&b, "  … and %d more (-o json lists up to %d per group)\n", g.Count-len(shown), MaxGroupRows)
 		}
 	}
 	b.WriteString("\nAsk about one pair with: herald doctor --user USER --thread THREAD --message MESSAGE\n")

@@ -18,7 +18,7 @@ type IssuedToken struct {
 // it in the same transaction. lifetime 0 means the default.
 func (s *Service) CreateIdentity(ctx context.Context, scopes []herald.Scope, lifetime time.Duration) (herald.Identity, *IssuedToken, error) {
 	if len(scopes) > 0 {
-		if err := checkToken(scopes, &lifetime); err != nil {
+		if err := checkToken(scopes, &lifetime, s.limits.minTokenLifetime()); err != nil {
 			return herald.Identity{}, nil, err
 		}
 	}
@@ -82,7 +82,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, id herald.UserID) error {
 
 // IssueToken signs a new token for a live identity and logs it.
 func (s *Service) IssueToken(ctx context.Context, id herald.UserID, scopes []herald.Scope, lifetime time.Duration) (*IssuedToken, error) {
-	if err := checkToken(scopes, &lifetime); err != nil {
+	if err := checkToken(scopes, &lifetime, s.limits.minTokenLifetime()); err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -142,8 +142,9 @@ func (s *Service) issue(ctx context.Context, tx herald.Tx, id herald.UserID, sco
 	return &IssuedToken{Token: tok, Signed: signed}, nil
 }
 
-// checkToken validates scopes and a lifetime (0 becomes the default).
-func checkToken(scopes []herald.Scope, lifetime *time.Duration) error {
+// checkToken validates scopes and a lifetime (0 becomes the default)
+// against the shortest lifetime allowed.
+func checkToken(scopes []herald.Scope, lifetime *time.Duration, minLifetime time.Duration) error {
 	if len(scopes) == 0 {
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidScope,
 			"scopes must name at least one of chat, chat.join, chat.join.limited").WithTarget("scopes")
@@ -162,9 +163,9 @@ func checkToken(scopes []herald.Scope, lifetime *time.Duration) error {
 	if *lifetime == 0 {
 		*lifetime = DefaultTokenLifetime
 	}
-	if *lifetime < MinTokenLifetime || *lifetime > MaxTokenLifetime {
+	if *lifetime < minLifetime || *lifetime > MaxTokenLifetime {
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidExpiry,
-			"expiresInMinutes must be between %d and %d", int(MinTokenLifetime.Minutes()), int(MaxTokenLifetime.Minutes())).WithTarget("expiresInMinutes")
+			"expiresInMinutes must be between %d and %d", int(minLifetime.Minutes()), int(MaxTokenLifetime.Minutes())).WithTarget("expiresInMinutes")
 	}
 	return nil
 }

@@ -27,6 +27,19 @@ type Limits struct {
 	// the bucket size. 0 disables the limit.
 	WriteRate  float64
 	WriteBurst int
+	// MinTokenLifetime, if not zero, replaces the shortest token lifetime
+	// (MinTokenLifetime, 60 minutes). Development only: herald serve sets
+	// it with --dev-min-token-lifetime, so that token expiry can be seen
+	// end to end without waiting an hour. Whole minutes, at least one.
+	MinTokenLifetime time.Duration
+}
+
+// minTokenLifetime is the shortest token lifetime in force.
+func (l Limits) minTokenLifetime() time.Duration {
+	if l.MinTokenLifetime > 0 {
+		return l.MinTokenLifetime
+	}
+	return MinTokenLifetime
 }
 
 // DefaultLimits returns ACS's limits: 250 participants per thread, 200 per
