@@ -128,7 +128,12 @@ func TestRemovalAndDeletionStopDelivery(t *testing.T) {
 	removedAt := f.Seq
 	e.send(alice, th, "after")
 	e.ok(e.do("PATCH", "/chat/threads/"+th, alice.Token, map[string]string{"topic": "secret"}), 204, nil)
-	c.quiet(300 * time.Millisecond)
+	// Nothing of the thread reaches bob after his removal: the next event
+	// he gets is a later one, from a new thread.
+	marker := e.newThread(alice, bob)
+	if f, _ := c.event("chatThreadCreated"); f.ThreadID != marker {
+		t.Errorf("got an event of thread %s, want the marker thread %s", f.ThreadID, marker)
+	}
 	if got := e.threadSeq(th); int64(got) != removedAt+2 {
 		t.Fatalf("thread at %d, want %d", got, removedAt+2)
 	}
@@ -141,7 +146,11 @@ func TestRemovalAndDeletionStopDelivery(t *testing.T) {
 	if f.Seq != 2 {
 		t.Errorf("deletion at seq %d, want 2", f.Seq)
 	}
-	c2.quiet(200 * time.Millisecond)
+	// Nothing of the deleted thread after its deletion.
+	marker2 := e.newThread(alice, carol)
+	if f, _ := c2.event("chatThreadCreated"); f.ThreadID != marker2 {
+		t.Errorf("got an event of thread %s, want the marker thread %s", f.ThreadID, marker2)
+	}
 }
 
 func TestUpgradeRefusals(t *testing.T) {

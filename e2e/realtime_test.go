@@ -2,9 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"sync"
 	"testing"
-	"time"
 
+	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -136,7 +137,11 @@ func TestResume(t *testing.T) {
 	if fmt.Sprint(f.Seq) != m.SequenceID || f.ThreadID != kept {
 		t.Errorf("got %s seq %d, want %s seq %s", f.ThreadID, f.Seq, kept, m.SequenceID)
 	}
-	c.quiet(200 * time.Millisecond)
+	// No duplicate of it follows: the next event is the next message.
+	m2 := e.send(alice, kept, "marker")
+	if f, _ = c.event("chatMessageReceived"); fmt.Sprint(f.Seq) != m2.SequenceID {
+		t.Errorf("got %s seq %d after the hand-over, want the marker seq %s", f.ThreadID, f.Seq, m2.SequenceID)
+	}
 }
 
 func TestResumeRefused(t *testing.T) {
@@ -165,5 +170,43 @@ func TestResumeRefused(t *testing.T) {
 	f, _ := c.event("chatMessageReceived")
 	if fmt.Sprint(f.Seq) != m.SequenceID {
 		t.Errorf("got seq %d, want %s", f.Seq, m.SequenceID)
+	}
+}
+
+// TestResumeLongAbsence: after an absence longer than several replay pages,
+// every missed event arrives before caughtUp, in order, without a live
+// message to push the replay along; caughtUp means the replay reached the
+// head.
+func TestResumeLongAbsence(t *testing.T) {
+	const missed = 1100 // more than two replay pages (500 events each)
+	e := start(t, func(l *service.Limits) { l.WriteRate = 0 })
+	alice, bob := e.newUser(), e.newUser()
+	th := e.newThread(alice, bob)
+	from := int64(e.threadSeq(th))
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < missed; i += 4 {
+				e.send(alice, th, fmt.Sprint("m", i))
+			}
+		}()
+	}
+	wg.Wait()
+	c := e.connectResume(bob, map[string]int64{th: from})
+	next := from + 1
+	for {
+		f := c.next()
+		if f.Type == wire.FrameCaughtUp {
+			break
+		}
+		if f.Type != wire.FrameEvent || f.ThreadID != th || f.Seq != next {
+			t.Fatalf("got %s %s seq %d, want event seq %d of %s", f.Type, f.ThreadID, f.Seq, next, th)
+		}
+		next++
+	}
+	if got := next - from - 1; got != missed {
+		t.Errorf("got %d events before caughtUp, want all %d missed", got, missed)
 	}
 }

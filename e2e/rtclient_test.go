@@ -148,27 +148,8 @@ func (c *rt) event(name string) (wire.ServerFrame, wire.EventData) {
 	return f, d
 }
 
-// quiet checks that no event arrives for d.
-func (c *rt) quiet(d time.Duration) {
-	c.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case f, ok := <-c.frames:
-			if !ok {
-				return
-			}
-			if f.Type == wire.FramePing || f.Type == wire.FramePong {
-				continue
-			}
-			c.t.Fatalf("got unexpected frame %s %s seq %d", f.Type, f.Event, f.Seq)
-		case <-deadline:
-			return
-		}
-	}
-}
-
-// waitClose returns the close code and reason, failing after wait.
+// waitClose returns the close code and reason, skipping frames, failing
+// after wait.
 func (c *rt) waitClose(wait time.Duration) wire.ServerFrame {
 	c.t.Helper()
 	deadline := time.After(wait)

@@ -190,7 +190,10 @@ func (c *Conn) handle(ctx context.Context, it *item) {
 // head, in pages, writing as it goes.
 func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
 	for {
-		cu, err := c.hub.rules.Replay(ctx, c.user, t, c.cursor[t], c.hub.cfg.ReplayPage)
+		// sendEvent moves the cursor as it goes: progress is measured
+		// against where this page started.
+		before := c.cursor[t]
+		cu, err := c.hub.rules.Replay(ctx, c.user, t, before, c.hub.cfg.ReplayPage)
 		if herald.IsNotFound(err) {
 			c.ended[t] = true
 			return nil
@@ -208,9 +211,9 @@ func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
 		if err := c.flush(ctx); err != nil {
 			return err
 		}
-		progressed := cu.Through > c.cursor[t]
-		if progressed {
-			c.cursor[t] = cu.Through
+		progressed := cu.Through > before
+		if cu.Through > c.cursor[t] {
+			c.cursor[t] = cu.Through // past events the user may not see
 		}
 		if cu.Ended && c.cursor[t] >= cu.Head {
 			c.ended[t] = true
