@@ -19,10 +19,10 @@ type stream struct {
 	cut    func()
 }
 
-// TestResumeUnderRandomDisconnects sends 10,000 messages across several
-// threads while a receiver is cut at random points — including in the
-// middle of a replay — and reconnects with its cursor each time. Every
-// message must arrive exactly once, in per-thread order.
+// TestResumeUnderRandomDisconnects sends 2,000 messages (10,000 with
+// -stress) across several threads while a receiver is cut at random points
+// — including in the middle of a replay — and reconnects with its cursor
+// each time. Every message must arrive exactly once, in per-thread order.
 func TestResumeUnderRandomDisconnects(t *testing.T) {
 	for _, transport := range []string{wire.TransportWebSocket, wire.TransportSSE} {
 		t.Run(transport, func(t *testing.T) { resumeStress(t, transport) })
@@ -30,7 +30,8 @@ func TestResumeUnderRandomDisconnects(t *testing.T) {
 }
 
 func resumeStress(t *testing.T, transport string) {
-	const threads, total = 5, 10000
+	const threads = 5
+	total := size(2000, 10000)
 	seed := rand.Uint64()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t.Logf("seed %d", seed)

@@ -204,7 +204,8 @@ func testSDKRefreshKeepsConnection(t *testing.T, at time.Time) {
 func TestSDKResumeAcrossServerCloses(t *testing.T) {
 	for _, transport := range []string{wire.TransportWebSocket, wire.TransportSSE, wire.TransportLongPoll} {
 		t.Run(transport, func(t *testing.T) {
-			const threads, total = 3, 1500
+			const threads = 3
+			total := size(600, 1500)
 			e := start(t, func(l *service.Limits) { l.WriteRate = 0 })
 			alice, bob := e.newUser(), e.newUser()
 			ids := make([]string, threads)
