@@ -91,6 +91,13 @@ type Thread struct {
 // Deleted reports whether the thread was deleted.
 func (t Thread) Deleted() bool { return !t.DeletedAt.IsZero() }
 
+// Member is a current participant as the recipients of an event are
+// decided: who, and from when the history is shared with them.
+type Member struct {
+	UserID           UserID
+	ShareHistoryTime time.Time // zero shares the whole history
+}
+
 // Participant is a user's membership of a thread, current or past.
 type Participant struct {
 	ThreadID    ThreadID

@@ -50,6 +50,10 @@ type Reader interface {
 	// ListParticipants returns current participants in the order they were
 	// added.
 	ListParticipants(ctx context.Context, thread ThreadID, p Page) ([]Participant, error)
+	// ListMembers returns the current participants in the order of
+	// ListParticipants, with only what deciding an event's recipients
+	// needs: the send path reads it inside its transaction.
+	ListMembers(ctx context.Context, thread ThreadID) ([]Member, error)
 	// CountParticipants counts current participants.
 	CountParticipants(ctx context.Context, thread ThreadID) (int, error)
 

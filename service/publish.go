@@ -106,7 +106,7 @@ func (s *Service) publish(ctx context.Context, signals ...herald.Signal) {
 // participantsOf returns the current participants' ids, for unsequenced
 // signals.
 func (s *Service) participantsOf(ctx context.Context, r herald.Reader, id herald.ThreadID) ([]herald.UserID, error) {
-	ps, err := r.ListParticipants(ctx, id, herald.Page{})
+	ps, err := r.ListMembers(ctx, id)
 	if err != nil {
 		return nil, internal("list participants", err)
 	}

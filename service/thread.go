@@ -264,7 +264,7 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) 
 // the users e adds or removes, less those who may not see msg (a message
 // created before their shareHistoryTime).
 func recipients(ctx context.Context, tx herald.Tx, e herald.Event, msg *herald.Message) ([]herald.UserID, error) {
-	ps, err := tx.ListParticipants(ctx, e.ThreadID, herald.Page{})
+	ps, err := tx.ListMembers(ctx, e.ThreadID)
 	if err != nil {
 		return nil, internal("list recipients", err)
 	}

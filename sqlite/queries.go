@@ -199,6 +199,20 @@ func (r queries) ListParticipants(ctx context.Context, thread herald.ThreadID, p
 	return ps, nil
 }
 
+// ListMembers returns the thread's current participants' ids and
+// shareHistoryTimes, by AddedSeq, then user id.
+func (r queries) ListMembers(ctx context.Context, thread herald.ThreadID) ([]herald.Member, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT user_id, share_history_time FROM participants
+		WHERE thread_id = ? AND removed_seq = 0 ORDER BY added_seq, user_id`, thread)
+	ms, err := collect(rows, err, func(s scanner, m *herald.Member) error {
+		return s.Scan(&m.UserID, timeCol{&m.ShareHistoryTime})
+	})
+	if err != nil {
+		return nil, classify(err, "list members of %s", thread)
+	}
+	return ms, nil
+}
+
 // CountParticipants counts the thread's current participants.
 func (r queries) CountParticipants(ctx context.Context, thread herald.ThreadID) (int, error) {
 	var n int

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
@@ -35,7 +36,12 @@ type Store struct {
 	queries              // the Reader methods, on the read-only pool
 	writer  *sql.DB      // one connection: Updates and LogRequest, serialized
 	readers *sql.DB      // read-only connections for reads outside an Update
-	waiting atomic.Int64 // Updates waiting for the writer connection
+	waiting atomic.Int64 // Updates queued for the group writer, not yet running
+
+	jobs       chan *job     // Updates for the group writer
+	stop       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the group writer has stopped
+	closeOnce  sync.Once
 }
 
 // Open opens the database at path, creating the file if it does not exist
@@ -71,7 +77,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, classify(err, "open %s for reading", path)
 	}
-	return &Store{queries: queries{q: readers}, writer: writer, readers: readers}, nil
+	s := &Store{queries: queries{q: readers}, writer: writer, readers: readers,
+		jobs: make(chan *job), stop: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.groupWriter()
+	return s, nil
 }
 
 // dsn returns the driver's data source name for the file at path. Every
@@ -120,39 +129,39 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return err
 }
 
-// Update runs fn in one BEGIN IMMEDIATE transaction on the writer connection
-// and commits it durably before returning nil. If fn returns an error (or
-// panics) the transaction is rolled back and Update returns fn's error
-// unchanged. Updates are serialized: while one runs, others wait for the
-// writer connection, which also makes NextSeq's lock trivially true.
+// Update runs fn in a savepoint of a BEGIN IMMEDIATE transaction on the
+// writer connection, which it may share with other Updates queued at the
+// same time (group commit, see groupWriter), and returns nil only once that
+// transaction is committed durably. If fn returns an error (or panics) its
+// writes are rolled back and Update returns fn's error unchanged (or
+// panics with the same value); the other Updates of the group are not
+// affected. Updates are serialized: each sees the ones before it, which
+// also makes NextSeq's lock trivially true. fn runs on the writer's
+// goroutine; a ctx cancelled before fn starts fails the Update, after that
+// it no longer interrupts it.
 func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan result, 1)}
 	s.waiting.Add(1)
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
-	s.waiting.Add(-1)
-	if err != nil {
-		return classify(err, "begin")
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		s.waiting.Add(-1)
+		return classify(ctx.Err(), "begin")
+	case <-s.stop:
+		s.waiting.Add(-1)
+		return errClosed
 	}
-	done := false
-	defer func() {
-		if !done {
-			// fn failed or panicked; its error is what the caller needs,
-			// and a rollback that fails leaves nothing committed anyway.
-			_ = sqlTx.Rollback()
-		}
-	}()
-	if err := fn(&tx{queries{q: sqlTx}}); err != nil {
-		return err
+	r := <-j.done
+	if r.panicked {
+		panic(r.panicVal)
 	}
-	done = true
-	if err := sqlTx.Commit(); err != nil {
-		return classify(err, "commit")
-	}
-	return nil
+	return r.err
 }
 
 // LockWaits returns how many Updates are waiting for another's write lock
-// now. SQLite has one writer, so an Update waits for the whole transaction
-// before it, at its start.
+// now: queued for the group writer while a group runs. SQLite has one
+// writer, so an Update waits for the whole transaction before it, at its
+// start.
 func (s *Store) LockWaits(context.Context) (int, error) { return int(s.waiting.Load()), nil }
 
 // LogRequest appends r to the request log in its own autocommit statement.
@@ -180,7 +189,11 @@ func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
 	})
 }
 
-// Close closes both connection pools. Updates still running fail.
+// Close stops the group writer after the group it is running, then closes
+// both connection pools. Updates not yet taken fail with an unavailable
+// error.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.writerDone
 	return errors.Join(s.readers.Close(), s.writer.Close())
 }

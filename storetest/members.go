@@ -39,6 +39,17 @@ func testParticipants(t *testing.T, s herald.Store) {
 		wantDiff(t, "GetParticipant("+string(want.UserID)+")", want, got)
 	}
 
+	// ListMembers: the same current participants in the same order, with
+	// their shareHistoryTime; removed ones and other threads' left out.
+	members, err := s.ListMembers(ctx, "t_a")
+	if err != nil {
+		t.Fatalf("ListMembers: got error %v, want nil", err)
+	}
+	wantDiff(t, "ListMembers", []herald.Member{{UserID: "u_d"}, {UserID: "u_a"}, {UserID: "u_b", ShareHistoryTime: at(500)}, {UserID: "u_c"}}, members)
+	if none, err := s.ListMembers(ctx, "t_missing"); err != nil || len(none) != 0 {
+		t.Errorf("ListMembers of a missing thread: got %v, %v, want none and no error", none, err)
+	}
+
 	list := func(p herald.Page) []herald.UserID {
 		t.Helper()
 		got, err := s.ListParticipants(ctx, "t_a", p)

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"UpdateError", testUpdateError},
 		{"UpdateErrorFromStore", testUpdateErrorFromStore},
 		{"UpdatePanic", testUpdatePanic},
+		{"UpdatesIsolated", testUpdatesIsolated},
 		{"ReadYourWrites", testReadYourWrites},
 		{"Thread", testThread},
 		{"ThreadByRequest", testThreadByRequest},

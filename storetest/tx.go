@@ -3,6 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/herald-chat/herald"
@@ -207,5 +210,60 @@ func committedReads(ctx context.Context) map[string]func(r herald.Reader) (bool,
 			v, err := r.ListReadReceipts(ctx, "t_a", herald.Page{})
 			return len(v) == 1, err
 		},
+	}
+}
+
+// testUpdatesIsolated runs many Updates at once, a third of which fail
+// after writing and a third of which panic after writing: exactly the
+// others' writes are kept. An engine that commits concurrent Updates
+// together (SQLite's group commit) must roll back only the failing ones.
+func testUpdatesIsolated(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	const n = 60
+	errFail := errors.New("fail on purpose")
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = fmt.Errorf("panicked: %v", r)
+				}
+			}()
+			errs[i] = s.Update(ctx, func(tx herald.Tx) error {
+				if err := tx.CreateIdentity(ctx, herald.Identity{ID: herald.UserID(fmt.Sprintf("u_%02d", i)), CreatedAt: at(i)}); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return errFail
+				case 2:
+					panic("boom")
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		_, err := s.GetIdentity(ctx, herald.UserID(fmt.Sprintf("u_%02d", i)))
+		switch i % 3 {
+		case 0:
+			if errs[i] != nil || err != nil {
+				t.Errorf("update %d: got %v, then GetIdentity %v; want it committed", i, errs[i], err)
+			}
+		case 1:
+			if !errors.Is(errs[i], errFail) {
+				t.Errorf("update %d: got %v, want its own error back", i, errs[i])
+			}
+			wantErr(t, fmt.Sprintf("GetIdentity after failed update %d", i), err, herald.ErrNotFound)
+		case 2:
+			if errs[i] == nil || !strings.Contains(errs[i].Error(), "boom") {
+				t.Errorf("update %d: got %v, want its panic", i, errs[i])
+			}
+			wantErr(t, fmt.Sprintf("GetIdentity after panicked update %d", i), err, herald.ErrNotFound)
+		}
 	}
 }
