@@ -237,7 +237,7 @@ func (e *env) sdkAt(u user, transport string, cursors map[string]int64) (*events
 	ev := newEvents()
 	var mu sync.Mutex
 	current := ""
-	r := client.New(e.URL, client.StaticToken(u.Token)).Realtime(client.RealtimeOptions{Transport: transport, Cursors: store,
+	r := client.New(e.URL, client.StaticToken(u.Token), client.WithClock(e.Clock)).Realtime(client.RealtimeOptions{Transport: transport, Cursors: store,
 		Backoff: client.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond}})
 	r.On(herald.EventMessageReceived, ev.handler)
 	r.OnState(func(sc client.StateChange) {
