@@ -178,6 +178,9 @@ test("the doctor page renders a token_expired report (the doctor's golden file; 
   const timeline = (await finding.locator(".timeline").textContent())!;
   assert.match(timeline, /k_bob1/);
   assert.match(timeline, /4101 token_expired/);
-  assert.equal(await page.locator('.ruled-out article[data-verdict="ruled_out"]').count(), 11);
+  // Every finding the report rules out is shown as ruled out.
+  const ruledOut = (JSON.parse(golden).findings as { verdict: string }[]).filter((f) => f.verdict === "ruled_out").length;
+  assert.ok(ruledOut > 0, "the golden report rules nothing out");
+  assert.equal(await page.locator('.ruled-out article[data-verdict="ruled_out"]').count(), ruledOut);
   await shot(page, "doctor-token-expired-golden");
 });
