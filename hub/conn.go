@@ -44,7 +44,16 @@ type Conn struct {
 	hello     wire.ClientFrame
 	row       herald.Connection
 
-	queue   chan *item
+	// The queue of signals for the writer: a slice that grows with what is
+	// waiting and is dropped after a burst, so that an idle connection
+	// holds no queue memory (a buffered channel would hold QueueSize slots
+	// from the start).
+	qmu    sync.Mutex         // guards q and spare
+	q      []*item            // waiting signals, oldest first; at most QueueSize
+	spare  []*item            // the writer's last batch, emptied, for reuse
+	wake   chan struct{}      // buffered 1: q became non-empty
+	cancel context.CancelFunc // ends the writer's context; called by Close
+
 	ctl     chan func() // work for the writer: control frames, acks, refreshes
 	recheck chan struct{}
 	done    chan struct{}
@@ -78,7 +87,7 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	c := &Conn{
 		hub: h, id: herald.ConnectionID(h.ids.New(herald.PrefixConnection)), key: base64.RawURLEncoding.EncodeToString(key[:]),
 		user: tok.UserID, transport: meta.Transport, t: t, hello: hello, tok: tok,
-		queue: make(chan *item, h.cfg.QueueSize), ctl: make(chan func(), 64), recheck: make(chan struct{}, 1), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), ctl: make(chan func(), 64), recheck: make(chan struct{}, 1), done: make(chan struct{}),
 		cursor: map[herald.ThreadID]herald.Seq{}, ended: map[herald.ThreadID]bool{},
 		runs: map[herald.ThreadID]*herald.Delivery{}, dirty: map[herald.ThreadID]bool{},
 	}
@@ -91,9 +100,13 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	if err := h.ledger.CreateConnection(context.WithoutCancel(ctx), c.row); err != nil {
 		h.log.Error("connection log", "err", err)
 	}
+	// The writer's context ends when the connection closes (Close cancels
+	// it), which stops a replay's store reads.
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
 	h.register(c) // before reading positions: live signals queue up and are de-duplicated by Seq
 	h.wg.Add(1)
-	go c.run()
+	go c.run(ctx)
 	return c, nil
 }
 
@@ -115,6 +128,7 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 func (c *Conn) Close(code int, reason, by string) {
 	c.once.Do(func() {
 		close(c.done)
+		c.cancel()
 		if by == "server" {
 			c.t.Close(code, reason)
 		}
@@ -133,12 +147,42 @@ func (c *Conn) Heard() { c.heard.Store(true) }
 // enqueue hands a signal to the writer without blocking; a full queue
 // means the client does not keep up.
 func (c *Conn) enqueue(it *item) {
-	select {
-	case c.queue <- it:
-	case <-c.done:
-	default:
+	c.qmu.Lock()
+	if len(c.q) >= c.hub.cfg.QueueSize {
+		c.qmu.Unlock()
 		go c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
+		return
 	}
+	c.q = append(c.q, it)
+	first := len(c.q) == 1
+	c.qmu.Unlock()
+	if first {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take hands the writer every waiting signal, oldest first.
+func (c *Conn) take() []*item {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	items := c.q
+	c.q, c.spare = c.spare, nil
+	return items
+}
+
+// recycle gives the writer's batch back for reuse, unless a burst made it
+// large: an idle connection keeps no queue memory.
+func (c *Conn) recycle(items []*item) {
+	clear(items)
+	if cap(items) > 64 {
+		return
+	}
+	c.qmu.Lock()
+	c.spare = items[:0]
+	c.qmu.Unlock()
 }
 
 // control runs fn on the writer, dropping it if the writer is saturated

@@ -13,18 +13,10 @@ import (
 const maxBatch = 64
 
 // run is the connection's single writer: welcome, replay, then live.
-func (c *Conn) run() {
+func (c *Conn) run(ctx context.Context) {
 	defer c.hub.wg.Done()
 	defer c.flushRuns(true)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	defer c.cancel()
 	if err := c.start(ctx); err != nil {
 		c.fail(err)
 		return
@@ -41,11 +33,18 @@ func (c *Conn) run() {
 		select {
 		case <-c.done:
 			return
-		case it := <-c.queue:
-			c.handle(ctx, it)
-			for len(c.batch) < maxBatch && len(c.queue) > 0 {
-				c.handle(ctx, <-c.queue)
+		case <-c.wake:
+			items := c.take()
+			for _, it := range items {
+				if len(c.batch) >= maxBatch {
+					if err := c.flush(ctx); err != nil {
+						c.fail(err)
+						return
+					}
+				}
+				c.handle(ctx, it)
 			}
+			c.recycle(items)
 		case fn := <-c.ctl:
 			fn()
 		case <-c.recheck:
