@@ -58,6 +58,9 @@ type Reader interface {
 	CountParticipants(ctx context.Context, thread ThreadID) (int, error)
 
 	GetMessage(ctx context.Context, thread ThreadID, id MessageID) (Message, error)
+	// GetMessages returns the thread's messages with the given ids, in no
+	// particular order, in one read; ids it does not hold are left out.
+	GetMessages(ctx context.Context, thread ThreadID, ids []MessageID) ([]Message, error)
 	// GetMessageByClientID finds a message by its sender's idempotency key.
 	GetMessageByClientID(ctx context.Context, thread ThreadID, sender UserID, clientID string) (Message, error)
 	// ListMessages returns messages in the window f describes.

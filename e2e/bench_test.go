@@ -100,3 +100,48 @@ func BenchmarkSendToReceive(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 	b.ReportMetric(float64(want)/b.Elapsed().Seconds(), "deliveries/s")
 }
+
+// BenchmarkResumeAfterGap measures a resume after a long absence: a client
+// that missed 1,000 or 10,000 messages of one thread reconnects with its
+// cursor, and the time from hello to caughtUp is one op. Every missed
+// event must arrive before caughtUp (the benchmark fails otherwise).
+//
+//	go test ./e2e -run '^$' -bench ResumeAfterGap -benchtime 5x
+func BenchmarkResumeAfterGap(b *testing.B) {
+	for _, gap := range []int{1000, 10000} {
+		b.Run("missed="+strconv.Itoa(gap), func(b *testing.B) {
+			e := start(b, func(l *service.Limits) { l.WriteRate = 0 })
+			alice, bob := e.newUser(), e.newUser()
+			th := e.newThread(alice, bob)
+			from := int64(e.threadSeq(th))
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < gap; i += 8 {
+						e.send(alice, th, "missed "+strconv.Itoa(i))
+					}
+				}()
+			}
+			wg.Wait()
+			for b.Loop() {
+				c, _, err := e.dialWS(bob.Token, wire.ClientFrame{Resume: true, Cursor: map[string]int64{th: from}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for f := c.next(); f.Type != wire.FrameCaughtUp; f = c.next() {
+					if f.Type == wire.FrameEvent {
+						n++
+					}
+				}
+				if n != gap {
+					b.Fatalf("got %d events before caughtUp, want %d", n, gap)
+				}
+				c.close()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(gap), "µs/event")
+		})
+	}
+}

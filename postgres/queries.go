@@ -249,6 +249,25 @@ func (r queries) GetMessage(ctx context.Context, thread herald.ThreadID, id hera
 	return m, nil
 }
 
+// GetMessages returns the thread's messages with the given ids, in one
+// query.
+func (r queries) GetMessages(ctx context.Context, thread herald.ThreadID, ids []herald.MessageID) ([]herald.Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	strs := make([]string, len(ids))
+	for i, id := range ids {
+		strs[i] = string(id)
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE thread_id = $1 AND id = ANY($2)`, thread, strs)
+	ms, err := collect(rows, err, scanMessage)
+	if err != nil {
+		return nil, classify(err, "get %d messages of %s", len(ids), thread)
+	}
+	return ms, nil
+}
+
 // GetMessageByClientID returns the message sender sent to thread with
 // idempotency key clientID; ErrNotFound if none (always for an empty key).
 func (r queries) GetMessageByClientID(ctx context.Context, thread herald.ThreadID, sender herald.UserID, clientID string) (herald.Message, error) {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/herald-chat/herald"
 )
@@ -106,6 +107,21 @@ func (s *Service) Replay(ctx context.Context, user herald.UserID, id herald.Thre
 	if err != nil {
 		return herald.Catchup{}, internal("list events", err)
 	}
+	// The page's messages in one read, not one per event.
+	var ids []herald.MessageID
+	for _, e := range events {
+		if e.MessageID != "" && e.Seq <= pos.Head {
+			ids = append(ids, e.MessageID)
+		}
+	}
+	found, err := s.store.GetMessages(ctx, id, ids)
+	if err != nil {
+		return herald.Catchup{}, internal("get messages", err)
+	}
+	messages := make(map[herald.MessageID]herald.Message, len(found))
+	for _, m := range found {
+		messages[m.ID] = m
+	}
 	for i := range events {
 		e := events[i]
 		if e.Seq > pos.Head {
@@ -114,9 +130,9 @@ func (s *Service) Replay(ctx context.Context, user herald.UserID, id herald.Thre
 		out.Through = e.Seq
 		sig := herald.Signal{Kind: herald.SignalEvent, ThreadID: id, Seq: e.Seq, Event: &e, At: e.At, Recipients: []herald.UserID{user}}
 		if e.MessageID != "" {
-			m, err := s.store.GetMessage(ctx, id, e.MessageID)
-			if err != nil {
-				return herald.Catchup{}, internal("get message", err)
+			m, ok := messages[e.MessageID]
+			if !ok {
+				return herald.Catchup{}, internal("get messages", fmt.Errorf("event %d of %s names message %s, which is missing", e.Seq, id, e.MessageID))
 			}
 			if !p.ShareHistoryTime.IsZero() && m.CreatedAt.Before(p.ShareHistoryTime) {
 				continue // a message this user may not see

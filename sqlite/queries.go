@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -244,6 +245,25 @@ func (r queries) GetMessage(ctx context.Context, thread herald.ThreadID, id hera
 		return herald.Message{}, classify(err, "get message %s of %s", id, thread)
 	}
 	return m, nil
+}
+
+// GetMessages returns the thread's messages with the given ids, in one
+// query (the ids travel as one JSON array).
+func (r queries) GetMessages(ctx context.Context, thread herald.ThreadID, ids []herald.MessageID) ([]herald.Message, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get messages of %s: %w", thread, err)
+	}
+	rows, err := r.q.QueryContext(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE thread_id = ? AND id IN (SELECT value FROM json_each(?))`, thread, string(list))
+	ms, err := collect(rows, err, scanMessage)
+	if err != nil {
+		return nil, classify(err, "get %d messages of %s", len(ids), thread)
+	}
+	return ms, nil
 }
 
 // GetMessageByClientID returns the message sender sent to thread with

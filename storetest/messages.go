@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/herald-chat/herald"
@@ -43,6 +45,21 @@ func testMessage(t *testing.T, s herald.Store) {
 		t.Fatalf("GetMessageByClientID: got error %v, want nil", err)
 	}
 	wantDiff(t, "GetMessageByClientID", text, got)
+
+	// GetMessages: both at once, whole; ids of another thread or of nothing
+	// are left out; no ids, no messages.
+	many, err := s.GetMessages(ctx, "t_a", []herald.MessageID{"m_system", "m_missing", "m_text"})
+	if err != nil {
+		t.Fatalf("GetMessages: got error %v, want nil", err)
+	}
+	slices.SortFunc(many, func(a, b herald.Message) int { return cmp.Compare(a.ID, b.ID) })
+	wantDiff(t, "GetMessages", []herald.Message{system, text}, many)
+	if other, err := s.GetMessages(ctx, "t_b", []herald.MessageID{"m_text"}); err != nil || len(other) != 0 {
+		t.Errorf("GetMessages in the wrong thread: got %v, %v, want none", other, err)
+	}
+	if none, err := s.GetMessages(ctx, "t_a", nil); err != nil || len(none) != 0 {
+		t.Errorf("GetMessages of no ids: got %v, %v, want none", none, err)
+	}
 
 	_, err = s.GetMessage(ctx, "t_b", "m_text")
 	wantErr(t, "GetMessage in the wrong thread", err, herald.ErrNotFound)
