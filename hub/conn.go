@@ -51,6 +51,7 @@ type Conn struct {
 	qmu    sync.Mutex         // guards q and spare
 	q      []*item            // waiting signals, oldest first; at most QueueSize
 	spare  []*item            // the writer's last batch, emptied, for reuse
+	behind bool               // the queue overflowed since the writer last took it: catch up from the store
 	wake   chan struct{}      // buffered 1: q became non-empty
 	cancel context.CancelFunc // ends the writer's context; called by Close
 
@@ -146,31 +147,61 @@ func (c *Conn) Heard() { c.heard.Store(true) }
 
 // enqueue hands a signal to the writer without blocking; a full queue
 // means the client does not keep up.
+//
+// A full queue does not close the connection: a client can fall behind
+// without being gone (a burst, or the backlog a broker delivers when it
+// comes back). The queue is dropped instead and the writer catches every
+// thread up from the store, as a resume would; the sequenced events are
+// read again, the typing and receipt signals in it are lost, and both are
+// counted and logged. A client that really does not read is closed by the
+// write timeout (slow_consumer).
 func (c *Conn) enqueue(it *item) {
 	c.qmu.Lock()
 	if len(c.q) >= c.hub.cfg.QueueSize {
+		var events, others int64
+		for _, q := range append(c.q, it) {
+			if q.sig.Kind == herald.SignalEvent {
+				events++
+			} else {
+				others++
+			}
+		}
+		clear(c.q)
+		c.q, c.behind = c.q[:0], true
 		c.qmu.Unlock()
-		go c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
+		c.hub.overflows.Add(1)
+		c.hub.droppedEvents.Add(events)
+		c.hub.droppedSignals.Add(others)
+		c.hub.log.Warn("connection queue overflowed: catching up from the store", "conn", c.id, "user", c.user,
+			"events_to_reread", events, "typing_and_receipts_lost", others)
+		c.signal()
 		return
 	}
 	c.q = append(c.q, it)
 	first := len(c.q) == 1
 	c.qmu.Unlock()
 	if first {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.signal()
 	}
 }
 
-// take hands the writer every waiting signal, oldest first.
-func (c *Conn) take() []*item {
+// signal wakes the writer.
+func (c *Conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the writer every waiting signal, oldest first, and whether
+// the queue overflowed since the last take (the writer must then catch up
+// from the store first).
+func (c *Conn) take() (items []*item, behind bool) {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	items := c.q
-	c.q, c.spare = c.spare, nil
-	return items
+	items, behind = c.q, c.behind
+	c.q, c.spare, c.behind = c.spare, nil, false
+	return items, behind
 }
 
 // recycle gives the writer's batch back for reuse, unless a burst made it

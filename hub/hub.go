@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -87,6 +88,11 @@ type Hub struct {
 	stop   chan struct{} // closed by Close; ends the periodic resync
 	closed sync.Once
 
+	// Counters of what full connection queues dropped (see Conn.enqueue).
+	overflows      atomic.Int64 // queues that overflowed
+	droppedEvents  atomic.Int64 // sequenced signals dropped, read again from the store
+	droppedSignals atomic.Int64 // typing and receipt signals dropped, lost
+
 	mu    sync.RWMutex // guards users and conns
 	users map[herald.UserID]map[*Conn]struct{}
 	conns map[herald.ConnectionID]*Conn
@@ -150,6 +156,18 @@ func (h *Hub) all() []*Conn {
 		all = append(all, c)
 	}
 	return all
+}
+
+// Stats counts what the hub's full queues dropped since it started.
+type Stats struct {
+	Overflows      int64 // connection queues that overflowed and were caught up from the store
+	DroppedEvents  int64 // sequenced signals dropped from them (read again from the store: not lost)
+	DroppedSignals int64 // typing and read-receipt signals dropped from them (lost live; receipts stay listable)
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	return Stats{Overflows: h.overflows.Load(), DroppedEvents: h.droppedEvents.Load(), DroppedSignals: h.droppedSignals.Load()}
 }
 
 // Config returns the configuration in force.

@@ -34,7 +34,16 @@ func (c *Conn) run(ctx context.Context) {
 		case <-c.done:
 			return
 		case <-c.wake:
-			items := c.take()
+			items, behind := c.take()
+			if behind {
+				// What overflowed is in the store: read it from there (the
+				// signals still queued are then duplicates, dropped by Seq).
+				if err := c.flush(ctx); err != nil {
+					c.fail(err)
+					return
+				}
+				c.resync()
+			}
 			for _, it := range items {
 				if len(c.batch) >= maxBatch {
 					if err := c.flush(ctx); err != nil {
