@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,12 @@ type Store struct {
 // (its directory must), and brings the schema up to date. Close the Store
 // when done.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The database holds tokens' log and every message: owner-only, like
+	// the keys, whatever the umask and whether or not the file existed.
+	// SQLite gives -wal and -shm the mode of the database file.
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -63,6 +70,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := migrate(ctx, writer); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if err := os.Chmod(side, fileMode); err != nil && !errors.Is(err, os.ErrNotExist) {
+			writer.Close()
+			return nil, fmt.Errorf("sqlite: restrict %s: %w", side, err)
+		}
 	}
 
 	readers, err := sql.Open("sqlite", dsn(path, false))
@@ -81,6 +95,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		jobs: make(chan *job), stop: make(chan struct{}), writerDone: make(chan struct{})}
 	go s.groupWriter()
 	return s, nil
+}
+
+// fileMode is the mode of the database file and its -wal and -shm.
+const fileMode = 0o600
+
+// private creates the database file owner-only if it is missing, and makes
+// an existing one owner-only.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, fileMode); err != nil {
+		return fmt.Errorf("sqlite: restrict %s: %w", path, err)
+	}
+	return nil
 }
 
 // dsn returns the driver's data source name for the file at path. Every
