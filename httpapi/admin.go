@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -143,6 +144,10 @@ func (s *Server) evidence(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// maxSinceSeconds is the largest count of seconds since/until accept: the
+// longest time.Duration, in whole seconds.
+const maxSinceSeconds = int64(math.MaxInt64 / int64(time.Second))
+
 // since reads a time as RFC 3339 or as a duration before now ("2h").
 func (q *query) since(name string, now time.Time) time.Time {
 	v := q.r.URL.Query().Get(name)
@@ -152,7 +157,13 @@ func (q *query) since(name string, now time.Time) time.Time {
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d).UTC()
 	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+		// A count of seconds past what a Duration holds (~292 years) would
+		// wrap around to the future and silently match nothing.
+		if n > maxSinceSeconds {
+			q.fail(herald.ReasonInvalidField, name, "%s is at most %d seconds (or an RFC 3339 time), not %s", name, maxSinceSeconds, v)
+			return time.Time{}
+		}
 		return now.Add(-time.Duration(n) * time.Second).UTC()
 	}
 	return q.time(name)
