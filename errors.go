@@ -53,6 +53,9 @@ const (
 	ReasonUnsupportedMedia    Reason = "unsupported_media_type"
 	ReasonMethodNotAllowed    Reason = "method_not_allowed"
 	ReasonRouteNotFound       Reason = "route_not_found"
+	// ReasonBodyTimeout: the request body trickled in slower than the read
+	// deadline allows.
+	ReasonBodyTimeout Reason = "body_timeout"
 
 	// Credentials.
 	ReasonTokenMissing      Reason = "token_missing"

@@ -1,9 +1,21 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/wire"
 )
 
 // Issue 13, 9: a count of seconds too large for a Duration wrapped around
@@ -18,4 +30,183 @@ func TestEvidenceSinceOverflow(t *testing.T) {
 	}
 	e.fails(e.do("GET", "/admin/events/Requests?until=30000000000", adminKey, nil), 400, herald.ReasonInvalidField)
 	e.ok(e.do("GET", "/admin/events/Requests?since=3600", adminKey, nil), 200, nil)
+}
+
+// rawRequest writes head (request line and headers, without the blank
+// line) and the start of a body that promises more than it sends, then
+// returns the answer the server gives, failing after a generous bound.
+func rawRequest(t *testing.T, e *env, head, partial string) (*http.Response, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, head+"\r\n\r\n"+partial); err != nil {
+		t.Fatal(err)
+	}
+	// The bound only stops a broken server from hanging the test: the
+	// server answers at its read deadline, a fraction of this.
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+// Issue 13, 1: a body that stalls after its headers held the connection
+// (and a goroutine) forever, even unauthenticated; now the read deadline
+// ends it with a clear error.
+func TestSlowBodyGetsAnAnswer(t *testing.T) {
+	e := startWith(t, func(c *httpapi.Config) { c.ReadTimeout = 200 * time.Millisecond })
+	alice := e.newUser()
+	host := strings.TrimPrefix(e.URL, "http://")
+
+	res, body := rawRequest(t, e, "POST /chat/threads HTTP/1.1\r\nHost: "+host+
+		"\r\nAuthorization: Bearer "+alice.Token+"\r\nContent-Type: application/json\r\nContent-Length: 1000", `{"topic":`)
+	var er wire.ErrorResponse
+	json.Unmarshal(body, &er)
+	if res.StatusCode != 400 || er.Error.Reason != string(herald.ReasonBodyTimeout) || er.Error.Message == "" {
+		t.Errorf("authenticated stalled body: got %d %s, want 400 %s", res.StatusCode, body, herald.ReasonBodyTimeout)
+	}
+
+	// Unauthenticated: the 401 is written without waiting for the body.
+	res, body = rawRequest(t, e, "POST /chat/threads HTTP/1.1\r\nHost: "+host+
+		"\r\nContent-Type: application/json\r\nContent-Length: 1000", `{`)
+	if res.StatusCode != 401 {
+		t.Errorf("unauthenticated stalled body: got %d %s, want 401", res.StatusCode, body)
+	}
+
+	// Nothing was created by the request that did not arrive.
+	var list wire.ThreadList
+	e.ok(e.do("GET", "/chat/threads", alice.Token, nil), 200, &list)
+	if len(list.Value) != 0 {
+		t.Errorf("got %d threads, want 0", len(list.Value))
+	}
+}
+
+// The read deadline of issue 13, 1 must not cut real-time streams: a
+// WebSocket and an EventSource-style SSE stream (GET, no body) on a server
+// with a tiny read deadline still
+// exchange heartbeats (three pings each, well past the deadline) and then
+// deliver a message.
+func TestStreamsOutliveReadDeadline(t *testing.T) {
+	e := startWith(t, func(c *httpapi.Config) { c.ReadTimeout = 20 * time.Millisecond })
+	alice, bob := e.newUser(), e.newUser()
+	th := e.newThread(alice, bob)
+
+	ws, _, err := e.dialWS(bob.Token, wire.ClientFrame{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.close()
+	sse := getSSE(t, e, bob.Token)
+	for name, frames := range map[string]chan wire.ServerFrame{"websocket": ws.frames, "sse": sse} {
+		pings, bound := 0, time.After(20*time.Second)
+		for pings < 3 {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					t.Fatalf("%s: closed after %d pings, want it open", name, pings)
+				}
+				if f.Type == wire.FramePing {
+					pings++
+				}
+			case <-bound:
+				t.Fatalf("%s: got %d pings, want 3", name, pings)
+			}
+		}
+	}
+	m := e.send(alice, th, "still there?")
+	for name, frames := range map[string]chan wire.ServerFrame{"websocket": ws.frames, "sse": sse} {
+		bound := time.After(20 * time.Second)
+	wait:
+		for {
+			select {
+			case f, ok := <-frames:
+				if !ok {
+					t.Fatalf("%s: closed before the message", name)
+				}
+				if f.Type == wire.FrameEvent && f.Event == string(herald.EventMessageReceived) {
+					var d wire.EventData
+					json.Unmarshal(f.Data, &d)
+					if d.Message == nil || d.Message.ID != m.ID {
+						continue
+					}
+					break wait
+				}
+			case <-bound:
+				t.Fatalf("%s: no message", name)
+			}
+		}
+	}
+}
+
+// getSSE opens an SSE stream as EventSource does (GET with the hello in
+// the query) and returns its frames; pings are answered.
+func getSSE(t *testing.T, e *env, token string) chan wire.ServerFrame {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.URL+"/realtime/sse", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("SSE open: got %d, want 200", res.StatusCode)
+	}
+	frames := make(chan wire.ServerFrame, 1000)
+	go func() {
+		defer close(frames)
+		defer res.Body.Close()
+		var id, key string
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			line, ok := strings.CutPrefix(sc.Text(), "data: ")
+			if !ok {
+				continue
+			}
+			var f wire.ServerFrame
+			if json.Unmarshal([]byte(line), &f) != nil {
+				continue
+			}
+			if f.Type == wire.FrameWelcome {
+				id, key = f.ConnectionID, f.ConnectionKey
+			}
+			if f.Type == wire.FramePing {
+				b, _ := json.Marshal(wire.ClientFrame{Type: wire.FramePong})
+				p, _ := http.NewRequest("POST", e.URL+"/realtime/connections/"+id+"/frames", bytes.NewReader(b))
+				p.Header.Set("Content-Type", "application/json")
+				p.Header.Set(wire.HeaderConnectionKey, key)
+				if r, err := http.DefaultClient.Do(p); err == nil {
+					r.Body.Close()
+				}
+			}
+			frames <- f
+		}
+	}()
+	return frames
+}
+
+// Issue 13, 8: real-time bodies are limited to one frame (64 KiB), but the
+// 413 named the REST limit, and a 1 MB body could meet a connection reset
+// instead of the answer (the server closed with the rest unread).
+func TestRealtimeTooLargeNamesItsLimit(t *testing.T) {
+	e := start(t)
+	alice := e.newUser()
+	big := `{"type":"hello","version":1,"pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	want := strconv.Itoa(wire.MaxFrameBytes)
+	for _, path := range []string{"/realtime/longpoll", "/realtime/sse"} {
+		for range 5 {
+			b := e.fails(e.do("POST", path, alice.Token, big), 413, herald.ReasonPayloadTooLarge)
+			if !strings.Contains(b.Message, want) {
+				t.Fatalf("POST %s: got message %q, want it to name the limit %s", path, b.Message, want)
+			}
+		}
+	}
 }

@@ -30,6 +30,7 @@ func (s *Server) longPollOpen(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	stream(w)
 	t := &pollTransport{ready: make(chan struct{}, 1)}
 	conn, err := s.cfg.Hub.Open(detached(r), tok, t, meta, hello)
 	if errors.Is(err, hub.ErrUnsupportedVersion) {
@@ -76,6 +77,7 @@ func (s *Server) longPoll(w http.ResponseWriter, r *http.Request) error {
 		rec.Caller = ps.conn.User()
 	}
 	ps.conn.Heard()
+	stream(w)
 	frames, closed := ps.t.take(r.Context(), pollWait)
 	if closed && len(frames) == 0 {
 		s.polls.Delete(id)

@@ -173,8 +173,7 @@ func (s *Server) connOf(r *http.Request) (*hub.Conn, error) {
 
 // decodeFrame reads one client frame from a request body.
 func (s *Server) decodeFrame(w http.ResponseWriter, r *http.Request, f *wire.ClientFrame) error {
-	r.Body = http.MaxBytesReader(w, r.Body, wire.MaxFrameBytes)
-	return s.decode(w, r, f, false)
+	return s.decodeMax(w, r, f, false, wire.MaxFrameBytes)
 }
 
 // helloOf reads the hello of an SSE or long-polling open: the body of a

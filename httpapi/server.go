@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,15 @@ type Config struct {
 	// DevLogin enables POST /dev/login, which creates identities for
 	// anyone who asks: development only (herald serve --dev-login).
 	DevLogin bool
+	// ReadTimeout bounds the time to read a request's body, from the end of
+	// its headers (default 30 s). A body that trickles in slower is answered
+	// 400 body_timeout. Real-time streams are exempt once their hello has
+	// been read.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time to write a REST answer (default 60 s).
+	// Real-time streams (WebSocket, SSE, long-poll waits) are exempt; their
+	// transports set a deadline per write.
+	WriteTimeout time.Duration
 	// RequestLogQueue is how many request-log rows wait for the writer
 	// before requests wait for room (default 4096).
 	RequestLogQueue int
@@ -75,6 +85,12 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 512 << 10
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 60 * time.Second
 	}
 	if cfg.RequestLogQueue <= 0 {
 		cfg.RequestLogQueue = 4096
@@ -166,7 +182,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(wire.HeaderRequestID, rec.RequestID)
 	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
 	sw := &statusWriter{ResponseWriter: w}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	_, pattern := s.mux.Handler(r)
+	s.deadlines(w, r, pattern)
+	if pattern == "" {
 		s.unrouted(sw, r)
 	} else {
 		s.mux.ServeHTTP(sw, r)
@@ -184,6 +202,46 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// behind (a burst), the request waits here, before its connection is
 	// free for the next one. That is the back-pressure.
 	s.reqlog <- *rec
+}
+
+// longLived are the routes whose answer is a stream or a wait: they get a
+// read deadline for their hello only (the handler lifts it with stream),
+// and no write deadline.
+var longLived = map[string]bool{
+	"GET /realtime/ws":                      true,
+	"GET /realtime/sse":                     true,
+	"POST /realtime/sse":                    true,
+	"POST /realtime/longpoll":               true,
+	"GET /realtime/longpoll/{connectionId}": true,
+}
+
+// deadlines bounds the time the connection may take to deliver the body and
+// to take the answer, so that a client trickling bytes cannot hold it (nor
+// a goroutine) forever. They are network deadlines, in wall-clock time:
+// the injected clock governs what Herald decides, not how long a socket
+// may stall.
+//
+// The read deadline is set only on a request with a body: without one, net/http
+// is already reading ahead in the background (to notice the client leave),
+// and a deadline there would cancel the request's context instead. Once a
+// body has been read to its end, net/http lifts the deadline itself.
+func (s *Server) deadlines(w http.ResponseWriter, r *http.Request, pattern string) {
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	if r.ContentLength != 0 { // -1: chunked, length unknown
+		rc.SetReadDeadline(now.Add(s.cfg.ReadTimeout)) // ErrNotSupported (a test recorder) leaves it unbounded
+	}
+	if !longLived[pattern] {
+		rc.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+	}
+}
+
+// stream lifts the read deadline of a long-lived route once its request has
+// been read: the connection then lives as long as the stream, watched by
+// the hub's heartbeats. (net/http lifts it too when a body is read to its
+// end; this keeps the rule where the stream starts, whatever the body.)
+func stream(w http.ResponseWriter) {
+	http.NewResponseController(w).SetReadDeadline(time.Time{})
 }
 
 // unrouted answers a request no pattern matches: 405 if the path exists
@@ -269,12 +327,27 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
+// maxDiscardBytes bounds how much of an oversized body is read and thrown
+// away so that its client, still sending, reads the 413 instead of a
+// connection reset (closing a socket with unread bytes resets it).
+const maxDiscardBytes = 4 << 20
+
 // decode reads the body into v strictly. optional bodies may be empty.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	return s.decodeMax(w, r, v, optional, s.cfg.MaxBodyBytes)
+}
+
+// decodeMax is decode with the body limited to limit bytes.
+func (s *Server) decodeMax(w http.ResponseWriter, r *http.Request, v any, optional bool, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return herald.Errorf(herald.CodeTooLarge, herald.ReasonPayloadTooLarge, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
+		io.CopyN(io.Discard, r.Body, maxDiscardBytes) // bounded in bytes, and in time by the read deadline
+		return herald.Errorf(herald.CodeTooLarge, herald.ReasonPayloadTooLarge, "the request body is larger than %d bytes", limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonBodyTimeout,
+			"the request body did not arrive within %v of the headers; send it at once", s.cfg.ReadTimeout)
 	}
 	if err != nil {
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidJSON, "the request body could not be read: %v", err)

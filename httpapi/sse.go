@@ -26,6 +26,7 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	stream(w)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -22,6 +22,7 @@ func (s *Server) realtimeWS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	stream(w) // the hijacked connection would keep the read deadline
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin was checked above, against our allowlist
 		CompressionMode:    websocket.CompressionDisabled,

@@ -42,6 +42,8 @@ type ServeCmd struct {
 	MaxMetadataBytes int           `default:"1024" env:"HERALD_MAX_METADATA_BYTES" help:"Metadata size limit (as JSON)."`
 	MaxPageSize      int           `default:"200" env:"HERALD_MAX_PAGE_SIZE" help:"Largest page a list returns."`
 	MaxBodyBytes     int64         `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
+	ReadTimeout      time.Duration `default:"30s" env:"HERALD_READ_TIMEOUT" help:"Time a request body may take to arrive after its headers; slower bodies get 400 body_timeout. Real-time streams are exempt once open."`
+	WriteTimeout     time.Duration `default:"60s" env:"HERALD_WRITE_TIMEOUT" help:"Time a REST answer may take to be written; real-time streams are exempt."`
 	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port]) allowed to open real-time connections, besides the server's own."`
 	Heartbeat        time.Duration `default:"25s" env:"HERALD_HEARTBEAT" help:"Real-time ping interval; a peer silent for twice this plus 5s is closed."`
 	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
@@ -166,7 +168,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	}
 	stopResync := resyncOnLoss(h, lost)
 	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
-		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin})
+		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout})
 	if err != nil {
 		stopResync()
 		h.Close()
