@@ -210,3 +210,42 @@ func TestRealtimeTooLargeNamesItsLimit(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13, 2: a removed participant's thread list showed the topic and
+// lastMessageReceivedOn as they were changed after the removal, while the
+// thread itself answers 403. Now the list holds what was visible up to the
+// removal: no topic, and the time of the last visible message.
+func TestRemovedParticipantListShowsNothingNewer(t *testing.T) {
+	e := start(t)
+	alice, bob, carol := e.newUser(), e.newUser(), e.newUser()
+	th := e.newThread(alice, bob, carol)
+	e.send(alice, th, "before")
+	e.Clock.Advance(time.Minute)
+	e.ok(e.do("POST", "/chat/threads/"+th+"/participants/:remove", alice.Token, wire.Identifier(bob.ID)), 204, nil)
+	removedAt := e.Clock.Now()
+	e.Clock.Advance(time.Hour)
+	e.ok(e.do("PATCH", "/chat/threads/"+th, alice.Token, map[string]any{"topic": "after bob left"}), 204, nil)
+	e.send(alice, th, "after")
+
+	e.fails(e.do("GET", "/chat/threads/"+th, bob.Token, nil), 403, herald.ReasonNotParticipant)
+	item := func(u user) wire.ChatThreadItem {
+		t.Helper()
+		var list wire.ThreadList
+		e.ok(e.do("GET", "/chat/threads", u.Token, nil), 200, &list)
+		if len(list.Value) != 1 || list.Value[0].ID != th {
+			t.Fatalf("got %+v, want the one thread %s", list.Value, th)
+		}
+		return list.Value[0]
+	}
+	got := item(bob)
+	if got.Topic != "" {
+		t.Errorf("removed participant: got topic %q, want none", got.Topic)
+	}
+	if got.LastMessageReceivedOn == nil || !got.LastMessageReceivedOn.Equal(removedAt) {
+		t.Errorf("removed participant: got lastMessageReceivedOn %v, want %v (the removal, the last message visible)", got.LastMessageReceivedOn, removedAt)
+	}
+	// A current participant still sees everything.
+	if got := item(carol); got.Topic != "after bob left" || got.LastMessageReceivedOn == nil || !got.LastMessageReceivedOn.Equal(e.Clock.Now()) {
+		t.Errorf("current participant: got %q at %v, want %q at %v", got.Topic, got.LastMessageReceivedOn, "after bob left", e.Clock.Now())
+	}
+}

@@ -119,14 +119,49 @@ func (s *Service) GetThread(ctx context.Context, c Caller, id herald.ThreadID) (
 }
 
 // ListThreads returns the threads the caller is or was in (deleted ones
-// included, with DeletedAt set), most recently active first.
+// included, with DeletedAt set), most recently active first. A thread the
+// caller was removed from shows only what they could see up to the
+// removal: no topic or metadata (either may have changed since), and
+// LastMessageAt of the last message visible to them.
 func (s *Service) ListThreads(ctx context.Context, c Caller, f herald.ThreadFilter) ([]herald.Thread, error) {
 	p, err := s.page(f.Page)
 	if err != nil {
 		return nil, err
 	}
 	f.Page = p
-	return s.store.ListThreads(ctx, c.User, f)
+	ts, err := s.store.ListThreads(ctx, c.User, f)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ts {
+		if ts[i], err = s.asSeenBy(ctx, c, ts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
+}
+
+// asSeenBy returns t as the caller may see it in a list: unchanged for a
+// current participant, reduced to what was visible up to the removal for
+// a removed one.
+func (s *Service) asSeenBy(ctx context.Context, c Caller, t herald.Thread) (herald.Thread, error) {
+	p, err := s.store.GetParticipant(ctx, t.ID, c.User)
+	if err != nil {
+		return t, internal("list threads: get participant", err)
+	}
+	if !p.Removed() {
+		return t, nil
+	}
+	m := membership{thread: t, member: p}
+	last, err := s.store.ListMessages(ctx, t.ID, m.window(herald.MessageFilter{Limit: 1}))
+	if err != nil {
+		return t, internal("list threads: last visible message", err)
+	}
+	t.Topic, t.Metadata, t.LastMessageAt = "", nil, time.Time{}
+	if len(last) == 1 {
+		t.LastMessageAt = last[0].CreatedAt
+	}
+	return t, nil
 }
 
 // ThreadUpdate changes a thread's topic and/or metadata; nil leaves a
