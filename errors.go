@@ -100,9 +100,12 @@ const (
 	ReasonInvalidAck         Reason = "invalid_ack"
 
 	// Load and dependencies.
-	ReasonRateLimited      Reason = "rate_limited"
-	ReasonStoreUnavailable Reason = "store_unavailable"
-	ReasonInternal         Reason = "internal_error"
+	ReasonRateLimited Reason = "rate_limited"
+	// ReasonTooManyAuthFailures: the client address made too many failed
+	// authentications (wrong admin keys, tokens this server did not issue).
+	ReasonTooManyAuthFailures Reason = "too_many_auth_failures"
+	ReasonStoreUnavailable    Reason = "store_unavailable"
+	ReasonInternal            Reason = "internal_error"
 	// ReasonClientCancelled: the client went away before the answer; the
 	// request log records it with status 499, not as a server failure.
 	ReasonClientCancelled Reason = "client_cancelled"

@@ -26,7 +26,7 @@ import (
 )
 
 // adminKey is the admin key every node of a test cluster is given.
-const adminKey = "hak_cluster_test"
+const adminKey = "hak_cluster_test_admin_key_0001" // serve refuses keys under 24 characters
 
 // baseURL is the URL every test client is given. It is never resolved:
 // the clients' dialer picks a node (see cluster.httpClient), as an L4 load

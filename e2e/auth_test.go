@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/token"
 	"github.com/herald-chat/herald/wire"
 )
@@ -149,7 +150,7 @@ func testForgedTokens(t *testing.T, at time.Time) {
 	now := e.Clock.Now()
 	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
 		m := jwt.MapClaims{"iss": token.DefaultIssuer, "aud": token.DefaultAudience, "sub": u.ID, "jti": u.TokID,
-			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "scp": []string{"chat"}}
+			"iat": now.Unix(), "exp": now.Add(service.DefaultTokenLifetime).Unix(), "scp": []string{"chat"}} // the exp newUser's token was issued with
 		if edit != nil {
 			edit(m)
 		}
@@ -168,14 +169,15 @@ func testForgedTokens(t *testing.T, at time.Time) {
 	// The control: the same claims signed with the server's key pass.
 	e.ok(e.do("GET", "/chat/threads", sign(jwt.SigningMethodEdDSA, e.Key, claims(nil)), nil), 200, nil)
 	cases := map[string]string{
-		"forged signature": sign(jwt.SigningMethodEdDSA, other, claims(nil)),
-		"alg none":         sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil)),
-		"HS256 public key": sign(jwt.SigningMethodHS256, []byte(e.Key.Public().(ed25519.PublicKey)), claims(nil)),
-		"wrong audience":   sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["aud"] = "someone-else" })),
-		"wrong issuer":     sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["iss"] = "evil" })),
-		"unknown jti":      sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["jti"] = "k_unknown" })),
-		"other user's jti": sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["sub"] = e.newUser().ID })),
-		"garbage":          "abc.def.ghi",
+		"forged signature":  sign(jwt.SigningMethodEdDSA, other, claims(nil)),
+		"alg none":          sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(nil)),
+		"HS256 public key":  sign(jwt.SigningMethodHS256, []byte(e.Key.Public().(ed25519.PublicKey)), claims(nil)),
+		"wrong audience":    sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["aud"] = "someone-else" })),
+		"wrong issuer":      sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["iss"] = "evil" })),
+		"unknown jti":       sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["jti"] = "k_unknown" })),
+		"other user's jti":  sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["sub"] = e.newUser().ID })),
+		"garbage":           "abc.def.ghi",
+		"exp not as issued": sign(jwt.SigningMethodEdDSA, e.Key, claims(func(m jwt.MapClaims) { m["exp"] = now.Add(time.Hour).Unix() })),
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {

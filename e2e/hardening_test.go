@@ -15,6 +15,8 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/httpapi"
+	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/token"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -247,5 +249,78 @@ func TestRemovedParticipantListShowsNothingNewer(t *testing.T) {
 	// A current participant still sees everything.
 	if got := item(carol); got.Topic != "after bob left" || got.LastMessageReceivedOn == nil || !got.LastMessageReceivedOn.Equal(e.Clock.Now()) {
 		t.Errorf("current participant: got %q at %v, want %q at %v", got.Topic, got.LastMessageReceivedOn, "after bob left", e.Clock.Now())
+	}
+}
+
+// Issue 13, 3: wrong admin keys and tokens this server did not issue were
+// never throttled (200 guesses in 0.05 s). Each address now has a budget
+// of failures; past it every credential from the address is refused with
+// 429 and Retry-After until time earns one back, and the refusals are in
+// the request log.
+func TestAuthFailuresThrottledPerAddress(t *testing.T) {
+	e := start(t, func(l *service.Limits) { l.AuthFailureRate, l.AuthFailureBurst = 1, 3 })
+	alice := e.newUser()
+	e.fails(e.do("GET", "/chat/threads", "", nil), 401, herald.ReasonTokenMissing) // not a guess: not counted
+	e.fails(e.do("POST", "/identities", "wrong-key", nil), 401, herald.ReasonAdminKeyInvalid)
+	e.fails(e.do("GET", "/chat/threads", "not.a.token", nil), 401, herald.ReasonTokenInvalid)
+	e.fails(e.do("GET", "/admin/events/Requests", "wrong-key", nil), 401, herald.ReasonAdminKeyInvalid)
+	for _, c := range []struct{ method, path, auth string }{
+		{"POST", "/identities", "wrong-key"},
+		{"POST", "/identities", adminKey}, // the right key too: the address is refused, not the key
+		{"GET", "/chat/threads", alice.Token},
+		{"POST", "/realtime/tickets", alice.Token},
+	} {
+		r := e.do(c.method, c.path, c.auth, nil)
+		e.fails(r, 429, herald.ReasonTooManyAuthFailures)
+		if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("%s %s: got Retry-After %q, want whole seconds >= 1", c.method, c.path, r.Header.Get("Retry-After"))
+		}
+	}
+	if _, _, err := e.dialWS(alice.Token, wire.ClientFrame{}); err == nil {
+		t.Errorf("WebSocket from a throttled address: got open, want refused")
+	}
+	e.Clock.Advance(time.Second) // earns one failure back
+	e.ok(e.do("GET", "/chat/threads", alice.Token, nil), 200, nil)
+
+	e.flushRequests()
+	rows, err := e.Store.ListRequests(context.Background(), herald.RequestFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var throttled int
+	for _, r := range rows {
+		if r.Reason == herald.ReasonTooManyAuthFailures && r.Status == 429 {
+			throttled++
+		}
+	}
+	if throttled < 4 {
+		t.Errorf("request log: got %d rows with 429 %s, want at least 4", throttled, herald.ReasonTooManyAuthFailures)
+	}
+}
+
+// Issue 13, 10: the token log's expiry was never compared with the JWT's
+// exp, so a token signed with the server's key but a later exp than the
+// one issued (a leaked key, a signer elsewhere) outlived its issue.
+func TestTokenExpMustMatchTheLog(t *testing.T) {
+	e := start(t)
+	alice := e.newUser()
+	toks, err := e.Store.ListTokens(context.Background(), herald.UserID(alice.ID))
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("got %d tokens (%v), want 1", len(toks), err)
+	}
+	issued := toks[0]
+	signer := token.New(e.Key, "", "", e.Clock)
+	sign := func(exp time.Time) string {
+		s, err := signer.Sign(herald.Claims{TokenID: issued.ID, UserID: issued.UserID, Scopes: issued.Scopes, IssuedAt: issued.IssuedAt, ExpiresAt: exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	e.ok(e.do("GET", "/chat/threads", sign(issued.ExpiresAt), nil), 200, nil) // the logged exp: the token as issued
+	e.fails(e.do("GET", "/chat/threads", sign(issued.ExpiresAt.Add(30*24*time.Hour)), nil), 401, herald.ReasonTokenInvalid)
+	e.fails(e.do("GET", "/chat/threads", sign(issued.ExpiresAt.Add(-time.Minute)), nil), 401, herald.ReasonTokenInvalid)
+	if _, _, err := e.dialWS(sign(issued.ExpiresAt.Add(time.Hour)), wire.ClientFrame{}); err == nil {
+		t.Errorf("WebSocket with a stretched exp: got open, want refused")
 	}
 }

@@ -85,6 +85,10 @@ func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, err
 		return herald.Token{}, herald.Errorf(herald.CodeForbidden, herald.ReasonOriginNotAllowed,
 			"the Origin %q is not allowed to open real-time connections; add it with --allowed-origins", meta.Origin)
 	}
+	if err := s.svc.CheckAuthFailures(clientAddr(r)); err != nil {
+		s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ErrorReason(err))
+		return herald.Token{}, err
+	}
 	cred := bearer(r)
 	if tk := r.URL.Query().Get("ticket"); tk != "" {
 		s.tickets.mu.Lock()
@@ -93,12 +97,15 @@ func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, err
 		s.tickets.mu.Unlock()
 		if !ok || s.clock.Now().After(t.expires) {
 			s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ReasonTicketInvalid)
-			return herald.Token{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTicketInvalid,
+			err := herald.Errorf(herald.CodeUnauthorized, herald.ReasonTicketInvalid,
 				"the ticket is unknown, used or expired; get a new one from POST /realtime/tickets")
+			s.svc.AuthFailed(clientAddr(r), err)
+			return herald.Token{}, err
 		}
 		cred = t.bearer
 	}
 	tok, err := s.svc.Verify(r.Context(), cred)
+	s.svc.AuthFailed(clientAddr(r), err)
 	if err != nil {
 		s.cfg.Hub.Refuse(r.Context(), meta, tok.UserID, herald.ErrorReason(err))
 		if rec := recordOf(r); rec != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -300,7 +301,11 @@ func (s *Server) LostRequestRows() (int64, time.Time) {
 
 // user authenticates the caller's bearer token.
 func (s *Server) user(r *http.Request) (service.Caller, error) {
+	if err := s.svc.CheckAuthFailures(clientAddr(r)); err != nil {
+		return service.Caller{}, err
+	}
 	c, err := s.svc.Authenticate(r.Context(), bearer(r))
+	s.svc.AuthFailed(clientAddr(r), err)
 	if rec := recordOf(r); rec != nil {
 		rec.Caller, rec.TokenID = c.User, c.Token.ID // also on refusal: whose token was refused is evidence
 	}
@@ -309,14 +314,30 @@ func (s *Server) user(r *http.Request) (service.Caller, error) {
 
 // admin checks the admin key.
 func (s *Server) admin(r *http.Request) error {
+	if err := s.svc.CheckAuthFailures(clientAddr(r)); err != nil {
+		return err
+	}
 	got := bearer(r)
 	if got == "" {
 		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing, "no admin key: send Authorization: Bearer <admin key>")
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminKey)) != 1 {
-		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonAdminKeyInvalid, "the admin key is not valid")
+		err := herald.Errorf(herald.CodeUnauthorized, herald.ReasonAdminKeyInvalid, "the admin key is not valid")
+		s.svc.AuthFailed(clientAddr(r), err)
+		return err
 	}
 	return nil
+}
+
+// clientAddr is the address failed authentications are counted against:
+// the peer's IP, without its port. Behind a proxy every client shares the
+// proxy's address; forwarded headers are not trusted (they are the
+// client's to choose).
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func bearer(r *http.Request) string {

@@ -27,6 +27,13 @@ type Limits struct {
 	// the bucket size. 0 disables the limit.
 	WriteRate  float64
 	WriteBurst int
+	// AuthFailureRate is how many failed authentications per second a
+	// client address earns back (a wrong admin key, a token or ticket this
+	// server did not issue); AuthFailureBurst how many it may make at once.
+	// Past them the address is refused with 429 until it has earned one
+	// back. 0 disables the limit.
+	AuthFailureRate  float64
+	AuthFailureBurst int
 	// MinTokenLifetime, if not zero, replaces the shortest token lifetime
 	// (MinTokenLifetime, 60 minutes). Development only: herald serve sets
 	// it with --dev-min-token-lifetime, so that token expiry can be seen
@@ -56,6 +63,8 @@ func DefaultLimits() Limits {
 		DefaultPageSize:  100,
 		WriteRate:        100,
 		WriteBurst:       200,
+		AuthFailureRate:  1,
+		AuthFailureBurst: 30,
 	}
 }
 
@@ -74,8 +83,10 @@ type Service struct {
 	ids    herald.IDs
 	limits Limits
 	writes *limiter
-	broker herald.Broker
-	order  commitOrder // publishes the signals of transactions in commit order
+	// failures counts failed authentications per client address.
+	failures *failures
+	broker   herald.Broker
+	order    commitOrder // publishes the signals of transactions in commit order
 }
 
 // New returns a Service. Every dependency is required; broker receives
@@ -88,7 +99,8 @@ func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock h
 		return nil, fmt.Errorf("service.New: bad page sizes %d/%d", limits.DefaultPageSize, limits.MaxPageSize)
 	}
 	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
-		writes: newLimiter(limits.WriteRate, limits.WriteBurst), broker: broker}, nil
+		writes: newLimiter(limits.WriteRate, limits.WriteBurst), failures: newFailures(limits.AuthFailureRate, limits.AuthFailureBurst),
+		broker: broker}, nil
 }
 
 // Limits returns the limits in force.
@@ -137,6 +149,13 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	if tok.Revoked() {
 		return Caller{User: tok.UserID, Token: tok}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenRevoked,
 			"the access token was revoked at %s; issue a new one", stamp(tok.RevokedAt))
+	}
+	// The token log is the authority: a signed exp that is not the logged
+	// one (whole seconds, as JWT carries it) is not a token this server
+	// issued, whoever signed it.
+	if tok.ExpiresAt.Unix() != claims.ExpiresAt.Unix() {
+		return Caller{}, herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenInvalid,
+			"the token's expiry is not the one this server issued it with")
 	}
 	return Caller{User: tok.UserID, Token: tok}, nil
 }

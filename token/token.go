@@ -114,6 +114,12 @@ func (s *Signer) Verify(tok string) (herald.Claims, error) {
 		e.Err = err
 		return herald.Claims{}, e
 	}
+	// RFC 7515 §4.1.11: a recipient must refuse a token whose crit header
+	// names extensions it does not understand; Herald understands none,
+	// and never signs one.
+	if crit, ok := t.Header["crit"]; ok {
+		return herald.Claims{}, invalid("the token has a crit header (%v); this server understands no critical extensions", crit)
+	}
 	if typ, _ := t.Header["typ"].(string); typ != "at+jwt" {
 		return herald.Claims{}, invalid("the token is not an access token (typ %q)", typ)
 	}

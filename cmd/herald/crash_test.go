@@ -21,7 +21,7 @@ import (
 	"github.com/herald-chat/herald/wire"
 )
 
-const crashAdminKey = "hak_crash_test"
+const crashAdminKey = "hak_crash_test_admin_key_0001" // serve refuses keys under 24 characters
 
 // server is a herald serve process.
 type server struct {

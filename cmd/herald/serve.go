@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
+
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
@@ -58,7 +60,27 @@ type ServeCmd struct {
 	Pprof            string        `env:"HERALD_PPROF" placeholder:"ADDR" help:"Serve net/http/pprof on this address, on its own listener (off by default; for profiling)."`
 	Retention        time.Duration `default:"720h" env:"HERALD_RETENTION" help:"Keep evidence (request log, connection log, delivery ledger) this long; 0 keeps it forever."`
 	DevLogin         bool          `env:"HERALD_DEV_LOGIN" help:"Development only: let anyone create an identity and chat token with POST /dev/login (the chat page's dev sign-in)."`
+	AuthFailureRate  float64       `default:"1" env:"HERALD_AUTH_FAILURE_RATE" help:"Failed authentications per second a client address earns back (wrong admin keys, tokens this server did not issue); 0 disables the limit."`
+	AuthFailureBurst int           `default:"30" env:"HERALD_AUTH_FAILURE_BURST" help:"Failed authentications a client address may make at once; past them it gets 429 until it has earned one back."`
 	DevMinToken      time.Duration `name:"dev-min-token-lifetime" env:"HERALD_DEV_MIN_TOKEN_LIFETIME" placeholder:"DURATION" help:"Development only: allow tokens as short as this (whole minutes, 1m to 60m) instead of 60 minutes, to see token expiry end to end (herald demo). Refused unless --addr is a loopback address."`
+
+	// keyInArgs is set when the admin key came on the command line, where
+	// every user of the machine can read it (ps, /proc).
+	keyInArgs bool
+}
+
+// MinAdminKeyLength is the shortest admin key serve accepts. A generated
+// key (hak_ and 43 base64url characters, 256 random bits) is longer.
+const MinAdminKeyLength = 24
+
+// AfterApply notes whether the admin key was passed as --admin-key.
+func (c *ServeCmd) AfterApply(kctx *kong.Context) error {
+	for _, a := range kctx.Args {
+		if a == "--admin-key" || strings.HasPrefix(a, "--admin-key=") {
+			c.keyInArgs = true
+		}
+	}
+	return nil
 }
 
 // checkDev refuses the development options on an address other machines
@@ -85,6 +107,10 @@ func (c *ServeCmd) Run(g *Globals) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if c.keyInArgs {
+		fmt.Fprintln(g.stderr, "warning: --admin-key on the command line is visible to every user of this machine (ps, /proc/*/cmdline); "+
+			"set HERALD_ADMIN_KEY instead, or leave it unset to use the key file in --data")
+	}
 	if err := c.checkDev(); err != nil {
 		return err
 	}
@@ -139,6 +165,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	limits.MaxParticipants, limits.MaxAddBatch = c.MaxParticipants, c.MaxAddBatch
 	limits.MaxContentBytes, limits.MaxMetadataBytes, limits.MaxPageSize = c.MaxContentBytes, c.MaxMetadataBytes, c.MaxPageSize
 	limits.WriteRate, limits.WriteBurst = c.WriteRate, c.WriteBurst
+	limits.AuthFailureRate, limits.AuthFailureBurst = c.AuthFailureRate, c.AuthFailureBurst
 	if c.DevMinToken > 0 {
 		limits.MinTokenLifetime = c.DevMinToken
 		log.Warn("DEVELOPMENT ONLY: tokens may be issued for as little as "+c.DevMinToken.String()+" (--dev-min-token-lifetime); never run this in production",
@@ -355,14 +382,25 @@ func redact(urls string) string {
 
 // adminKey returns the admin key from the environment or flag if set, or
 // else from the data directory, creating it on first start.
+// A key shorter than MinAdminKeyLength is refused: the server does not
+// start with a guessable key.
 func adminKey(dir, given string) (key, path string, created bool, err error) {
 	if given != "" {
+		if len(given) < MinAdminKeyLength {
+			return "", "", false, fmt.Errorf("the admin key from HERALD_ADMIN_KEY/--admin-key is %d characters; at least %d are required. "+
+				"Use a random one (openssl rand -base64 32), or unset it and Herald generates one in %s", len(given), MinAdminKeyLength, filepath.Join(dir, "admin.key"))
+		}
 		return given, "", false, nil
 	}
 	path = filepath.Join(dir, "admin.key")
 	b, err := os.ReadFile(path)
 	if err == nil {
-		return strings.TrimSpace(string(b)), path, false, nil
+		key = strings.TrimSpace(string(b))
+		if len(key) < MinAdminKeyLength {
+			return "", "", false, fmt.Errorf("the admin key in %s is %d characters; at least %d are required. Delete the file and Herald generates a new one",
+				path, len(key), MinAdminKeyLength)
+		}
+		return key, path, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", "", false, fmt.Errorf("admin key: %w", err)
