@@ -324,3 +324,55 @@ func TestTokenExpMustMatchTheLog(t *testing.T) {
 		t.Errorf("WebSocket with a stretched exp: got open, want refused")
 	}
 }
+
+// Issue 13, 6: the Origin check compared the host only and trusted Host.
+// Origins are now compared exactly (scheme, host, port), and same origin
+// counts only under an IP address or localhost, where Host cannot be an
+// attacker's name (DNS rebinding). The check comes before the credential,
+// so an allowed origin without a token is 401 token_missing and a refused
+// one 403 origin_not_allowed.
+func TestOriginComparedExactly(t *testing.T) {
+	e := start(t) // allows https://app.example.com
+	self := strings.TrimPrefix(e.URL, "http://")
+	_, port, _ := net.SplitHostPort(self)
+	for _, c := range []struct {
+		origin, host string
+		allowed      bool
+	}{
+		{"ftp://" + self, "", false},
+		{"https://" + self, "", false}, // this server speaks http here
+		{"http://" + self, "", true},
+		{"http://" + self + "/", "", true},
+		{"http://" + self + "/page", "", false},
+		{"http://evil.example", "evil.example", false},
+		{"http://evil.example:" + port, "evil.example:" + port, false},
+		{"http://localhost:" + port, "localhost:" + port, true},
+		{"https://app.example.com", "", true},
+		{"https://app.example.com:443", "", true},
+		{"HTTPS://App.Example.Com", "", true},
+		{"http://app.example.com", "", false},
+		{"https://app.example.com:8443", "", false},
+		{"wss://app.example.com", "", false},
+		{"null", "", false},
+	} {
+		req, _ := http.NewRequest("GET", e.URL+"/realtime/sse", nil)
+		req.Header.Set("Origin", c.origin)
+		if c.host != "" {
+			req.Host = c.host
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var er wire.ErrorResponse
+		json.NewDecoder(res.Body).Decode(&er)
+		res.Body.Close()
+		want, wantStatus := herald.ReasonOriginNotAllowed, 403
+		if c.allowed {
+			want, wantStatus = herald.ReasonTokenMissing, 401
+		}
+		if res.StatusCode != wantStatus || er.Error.Reason != string(want) {
+			t.Errorf("Origin %q Host %q: got %d %s, want %d %s", c.origin, c.host, res.StatusCode, er.Error.Reason, wantStatus, want)
+		}
+	}
+}

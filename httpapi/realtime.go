@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -119,26 +120,62 @@ func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, err
 	return tok, nil
 }
 
-// originAllowed accepts requests without Origin (not a browser), same-origin
-// requests, and the configured origins, compared exactly.
+// originAllowed accepts requests without Origin (not a browser), the
+// configured origins, and same-origin pages whose host cannot be an
+// attacker's. Origins are compared exactly: scheme, host and port (the
+// default port made explicit), so https:// is not http:// and ftp:// is
+// nothing.
+//
+// Same origin means the Origin is the scheme and Host this request came
+// to. Under a DNS name both are the attacker's to choose (DNS rebinding:
+// Host: evil.example, Origin: http://evil.example), so same origin is
+// trusted only when the Host is an IP address or localhost, names a page
+// cannot be served under by anyone but this server. A page served under a
+// DNS name must be listed in AllowedOrigins.
 func (s *Server) originAllowed(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
+	origin, ok := canonicalOrigin(o)
+	if !ok {
 		return false
 	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
 	for _, a := range s.cfg.AllowedOrigins {
-		if strings.EqualFold(strings.TrimSuffix(a, "/"), o) {
+		if c, _ := canonicalOrigin(a); c == origin {
 			return true
 		}
 	}
-	return false
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	self, ok := canonicalOrigin(scheme + "://" + r.Host)
+	if !ok || self != origin {
+		return false
+	}
+	u, _ := url.Parse(self)
+	return u.Hostname() == "localhost" || net.ParseIP(u.Hostname()) != nil
+}
+
+// canonicalOrigin returns an http or https origin as scheme://host:port,
+// lower-cased, with the default port explicit; ok is false for anything
+// else (another scheme, a path, a query, user info, "null").
+func canonicalOrigin(o string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(o, "/"))
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", false
+	}
+	scheme, port := strings.ToLower(u.Scheme), u.Port()
+	switch {
+	case scheme == "http" && port == "":
+		port = "80"
+	case scheme == "https" && port == "":
+		port = "443"
+	case scheme != "http" && scheme != "https":
+		return "", false
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port), true
 }
 
 func metaOf(r *http.Request, transport string) hub.Meta {

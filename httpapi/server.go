@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -83,6 +84,11 @@ type Server struct {
 func New(svc *service.Service, store herald.Store, clock herald.Clock, ids herald.IDs, cfg Config) (*Server, error) {
 	if cfg.AdminKey == "" {
 		return nil, errors.New("httpapi.New: an admin key is required")
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if _, ok := canonicalOrigin(o); !ok {
+			return nil, fmt.Errorf("httpapi.New: allowed origin %q is not an http(s) origin: want scheme://host[:port], no path", o)
+		}
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 512 << 10

@@ -46,7 +46,7 @@ type ServeCmd struct {
 	MaxBodyBytes     int64         `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
 	ReadTimeout      time.Duration `default:"30s" env:"HERALD_READ_TIMEOUT" help:"Time a request body may take to arrive after its headers; slower bodies get 400 body_timeout. Real-time streams are exempt once open."`
 	WriteTimeout     time.Duration `default:"60s" env:"HERALD_WRITE_TIMEOUT" help:"Time a REST answer may take to be written; real-time streams are exempt."`
-	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port]) allowed to open real-time connections, besides the server's own."`
+	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port], compared exactly) allowed to open real-time connections. Without it only pages served under an IP address or localhost (same origin) may; list the server's own origin when it is served under a DNS name."`
 	Heartbeat        time.Duration `default:"25s" env:"HERALD_HEARTBEAT" help:"Real-time ping interval; a peer silent for twice this plus 5s is closed."`
 	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
 	WriteRate        float64       `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
