@@ -376,3 +376,47 @@ func TestOriginComparedExactly(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13, 7: the read receipts named messages hidden from the caller by
+// their shareHistoryTime. They are left out now, and paging still walks
+// every receipt (skip counts the hidden ones).
+func TestReadReceiptsHideMessagesBeforeShareHistory(t *testing.T) {
+	e := start(t)
+	alice, bob, carol, dave := e.newUser(), e.newUser(), e.newUser(), e.newUser()
+	th := e.newThread(alice, bob, carol)
+	early := e.send(alice, th, "early")
+	e.ok(e.do("POST", "/chat/threads/"+th+"/readReceipts", bob.Token, wire.SendReadReceiptRequest{ChatMessageID: early.ID}), 200, nil)
+	e.ok(e.do("POST", "/chat/threads/"+th+"/readReceipts", carol.Token, wire.SendReadReceiptRequest{ChatMessageID: early.ID}), 200, nil)
+	e.Clock.Advance(time.Minute)
+	cut := e.Clock.Now()
+	e.Clock.Advance(time.Minute)
+	late := e.send(alice, th, "late")
+	e.ok(e.do("POST", "/chat/threads/"+th+"/readReceipts", alice.Token, wire.SendReadReceiptRequest{ChatMessageID: late.ID}), 200, nil)
+	add := wire.AddParticipantsRequest{Participants: []wire.ChatParticipant{{CommunicationIdentifier: wire.Identifier(dave.ID), ShareHistoryTime: &cut}}}
+	e.ok(e.do("POST", "/chat/threads/"+th+"/participants/:add", alice.Token, add), 201, nil)
+
+	receipts := func(u user, pageSize int) []string {
+		var ids []string
+		path := "/chat/threads/" + th + "/readReceipts?maxPageSize=" + strconv.Itoa(pageSize)
+		for pages := 0; path != ""; pages++ {
+			if pages > 10 {
+				t.Fatalf("more than 10 pages of receipts")
+			}
+			var list wire.ReadReceiptList
+			e.ok(e.do("GET", path, u.Token, nil), 200, &list)
+			for _, r := range list.Value {
+				ids = append(ids, r.ChatMessageID)
+			}
+			path = list.NextLink
+		}
+		return ids
+	}
+	for _, size := range []int{1, 100} {
+		if got := receipts(dave, size); len(got) != 1 || got[0] != late.ID {
+			t.Errorf("dave (history from %v), pages of %d: got receipts of %v, want only %s (not %s)", cut, size, got, late.ID, early.ID)
+		}
+		if got := receipts(bob, size); len(got) != 3 {
+			t.Errorf("bob (whole history), pages of %d: got %d receipts, want 3", size, len(got))
+		}
+	}
+}

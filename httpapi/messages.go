@@ -147,7 +147,7 @@ func (s *Server) listReadReceipts(w http.ResponseWriter, r *http.Request) error 
 	if q.err != nil {
 		return q.err
 	}
-	rs, err := s.svc.ListReadReceipts(r.Context(), c, threadID(r), p)
+	rs, scanned, err := s.svc.ListReadReceipts(r.Context(), c, threadID(r), p)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (s *Server) listReadReceipts(w http.ResponseWriter, r *http.Request) error 
 		out.Value[i] = wire.ReadReceipt{SenderCommunicationIdentifier: wire.Identifier(string(rr.UserID)),
 			ChatMessageID: string(rr.MessageID), ReadOn: rr.ReadAt}
 	}
-	out.NextLink = s.skipLink(r, p, len(rs))
+	out.NextLink = s.skipLink(r, p, scanned)
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -277,16 +277,39 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mi
 }
 
 // ListReadReceipts returns each participant's newest receipt. Unlike ACS,
-// receipts work in threads of any size.
-func (s *Service) ListReadReceipts(ctx context.Context, c Caller, id herald.ThreadID, p herald.Page) ([]herald.ReadReceipt, error) {
-	p, err := s.page(p)
+// receipts work in threads of any size. A receipt of a message the caller
+// may not see (created before their shareHistoryTime) is left out: its id
+// is not theirs to learn. scanned is how many receipts the page covered,
+// shown or not, for the next page's skip.
+func (s *Service) ListReadReceipts(ctx context.Context, c Caller, id herald.ThreadID, p herald.Page) (rs []herald.ReadReceipt, scanned int, err error) {
+	p, err = s.page(p)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if _, err := member(ctx, s.store, c, id); err != nil {
-		return nil, err
+	m, err := member(ctx, s.store, c, id)
+	if err != nil {
+		return nil, 0, err
 	}
-	return s.store.ListReadReceipts(ctx, id, p)
+	all, err := s.store.ListReadReceipts(ctx, id, p)
+	if err != nil || m.member.ShareHistoryTime.IsZero() {
+		return all, len(all), err // the whole history is shared: every receipt is visible
+	}
+	seen := map[herald.MessageID]bool{} // visibility by message, for receipts of the same one
+	for _, r := range all {
+		ok, known := seen[r.MessageID]
+		if !known {
+			msg, err := s.store.GetMessage(ctx, id, r.MessageID)
+			if err != nil && !herald.IsNotFound(err) {
+				return nil, 0, internal("read receipt message", err)
+			}
+			ok = err == nil && m.visible(msg) == nil
+			seen[r.MessageID] = ok
+		}
+		if ok {
+			rs = append(rs, r)
+		}
+	}
+	return rs, len(all), nil
 }
 
 // Typing checks that the caller may signal typing in the thread. Typing is
