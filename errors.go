@@ -98,6 +98,9 @@ const (
 	ReasonClientClosed       Reason = "client_closed"
 	ReasonConnectionLost     Reason = "connection_lost"
 	ReasonInvalidAck         Reason = "invalid_ack"
+	// ReasonTooManyConnections: the user has the most real-time
+	// connections allowed open on this node.
+	ReasonTooManyConnections Reason = "too_many_connections"
 
 	// Load and dependencies.
 	ReasonRateLimited Reason = "rate_limited"

@@ -420,3 +420,62 @@ func TestReadReceiptsHideMessagesBeforeShareHistory(t *testing.T) {
 		}
 	}
 }
+
+// Issue 13, 5: one user could open any number of real-time connections
+// (300 seen). Past MaxConnectionsPerUser the open is refused before the
+// upgrade with 429 too_many_connections; a closed connection gives its
+// slot back; other users are not affected.
+func TestRealtimeConnectionsPerUserCapped(t *testing.T) {
+	e := startWith(t, func(c *httpapi.Config) { c.MaxConnectionsPerUser = 2 })
+	bob, carol := e.newUser(), e.newUser()
+	first, _, err := e.dialWS(bob.Token, wire.ClientFrame{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.expect(wire.FrameWelcome)
+	second := getSSE(t, e, bob.Token)
+	if f := <-second; f.Type != wire.FrameWelcome {
+		t.Fatalf("second connection: got %s, want welcome", f.Type)
+	}
+
+	third, res, err := e.dialWS(bob.Token, wire.ClientFrame{})
+	if err == nil {
+		third.close()
+		t.Fatalf("third WebSocket: got open, want 429 before the upgrade")
+	}
+	if res == nil || res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("third WebSocket: got %v %v, want 429 with Retry-After before the upgrade", res, err)
+	}
+	req, _ := http.NewRequest("GET", e.URL+"/realtime/sse", nil)
+	req.Header.Set("Authorization", "Bearer "+bob.Token)
+	sse, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var er wire.ErrorResponse
+	if sse.StatusCode == 429 {
+		json.NewDecoder(sse.Body).Decode(&er)
+	}
+	sse.Body.Close() // a stream that opened ends here, instead of holding the test
+	if sse.StatusCode != 429 || er.Error.Reason != string(herald.ReasonTooManyConnections) {
+		t.Fatalf("third SSE: got %d %s, want 429 %s", sse.StatusCode, er.Error.Reason, herald.ReasonTooManyConnections)
+	}
+	e.fails(e.do("POST", "/realtime/longpoll", bob.Token, wire.ClientFrame{Type: wire.FrameHello, Version: wire.ProtocolVersion}), 429, herald.ReasonTooManyConnections)
+
+	other, _, err := e.dialWS(carol.Token, wire.ClientFrame{})
+	if err != nil {
+		t.Fatalf("another user: got %v, want open", err)
+	}
+	other.expect(wire.FrameWelcome)
+	other.close()
+
+	first.close()
+	eventually(t, 10*time.Second, "bob's slot given back", func() bool {
+		c, _, err := e.dialWS(bob.Token, wire.ClientFrame{})
+		if err != nil {
+			return false
+		}
+		c.close()
+		return true
+	})
+}

@@ -30,15 +30,23 @@ func (s *Server) longPollOpen(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.reserve(r.Context(), meta, tok.UserID)
+	if err != nil {
+		return err
+	}
 	stream(w)
 	t := &pollTransport{ready: make(chan struct{}, 1)}
 	conn, err := s.cfg.Hub.Open(detached(r), tok, t, meta, hello)
+	if err != nil {
+		release()
+	}
 	if errors.Is(err, hub.ErrUnsupportedVersion) {
 		return unsupported()
 	}
 	if err != nil {
 		return err
 	}
+	releaseWhenDone(conn, release)
 	s.sweepPolls()
 	s.polls.Store(conn.ID(), &pollSession{conn: conn, t: t})
 	frames, _ := t.take(r.Context(), 5*time.Second)

@@ -50,6 +50,10 @@ type Config struct {
 	// Real-time streams (WebSocket, SSE, long-poll waits) are exempt; their
 	// transports set a deadline per write.
 	WriteTimeout time.Duration
+	// MaxConnectionsPerUser bounds each user's open real-time connections
+	// on this node (default 100); more are refused before the upgrade with
+	// 429 too_many_connections.
+	MaxConnectionsPerUser int
 	// RequestLogQueue is how many request-log rows wait for the writer
 	// before requests wait for room (default 4096).
 	RequestLogQueue int
@@ -76,6 +80,7 @@ type Server struct {
 	tickets   tickets
 	doctor    *doctor.Doctor
 	polls     sync.Map // herald.ConnectionID → *pollSession
+	conns     userConns
 	done      chan struct{}
 	closing   sync.Once
 }
@@ -99,6 +104,9 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 60 * time.Second
 	}
+	if cfg.MaxConnectionsPerUser <= 0 {
+		cfg.MaxConnectionsPerUser = 100
+	}
 	if cfg.RequestLogQueue <= 0 {
 		cfg.RequestLogQueue = 4096
 	}
@@ -108,7 +116,7 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
-		tickets: tickets{m: map[string]ticket{}}, doctor: doctor.New(store, clock)}
+		tickets: tickets{m: map[string]ticket{}}, conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
 	s.routes()
 	go s.writeRequests()
 	return s, nil

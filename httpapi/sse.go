@@ -26,6 +26,10 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.reserve(r.Context(), meta, tok.UserID)
+	if err != nil {
+		return err
+	}
 	stream(w)
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -34,12 +38,16 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	h.Set("X-Accel-Buffering", "no")
 	t := &sseTransport{w: w, rc: rc}
 	conn, err := s.cfg.Hub.Open(r.Context(), tok, t, meta, hello)
+	if err != nil {
+		release()
+	}
 	if errors.Is(err, hub.ErrUnsupportedVersion) {
 		return unsupported()
 	}
 	if err != nil {
 		return err
 	}
+	releaseWhenDone(conn, release)
 	select {
 	case <-conn.Done():
 	case <-r.Context().Done():

@@ -22,6 +22,16 @@ func (s *Server) realtimeWS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.reserve(r.Context(), meta, tok.UserID)
+	if err != nil {
+		return err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			release()
+		}
+	}()
 	stream(w) // the hijacked connection would keep the read deadline
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin was checked above, against our allowlist
@@ -58,6 +68,8 @@ func (s *Server) realtimeWS(w http.ResponseWriter, r *http.Request) error {
 		t.Close(wire.CloseResync, string(herald.ReasonResync))
 		return nil
 	}
+	opened = true
+	releaseWhenDone(conn, release)
 	for {
 		f, code, reason := readFrame(r.Context(), ws)
 		switch {

@@ -46,6 +46,7 @@ type ServeCmd struct {
 	MaxBodyBytes     int64         `default:"524288" env:"HERALD_MAX_BODY_BYTES" help:"Request body size limit."`
 	ReadTimeout      time.Duration `default:"30s" env:"HERALD_READ_TIMEOUT" help:"Time a request body may take to arrive after its headers; slower bodies get 400 body_timeout. Real-time streams are exempt once open."`
 	WriteTimeout     time.Duration `default:"60s" env:"HERALD_WRITE_TIMEOUT" help:"Time a REST answer may take to be written; real-time streams are exempt."`
+	MaxUserConns     int           `name:"max-connections-per-user" default:"100" env:"HERALD_MAX_CONNECTIONS_PER_USER" help:"Real-time connections one user may hold open on this node; more are refused with 429 before the upgrade."`
 	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port], compared exactly) allowed to open real-time connections. Without it only pages served under an IP address or localhost (same origin) may; list the server's own origin when it is served under a DNS name."`
 	Heartbeat        time.Duration `default:"25s" env:"HERALD_HEARTBEAT" help:"Real-time ping interval; a peer silent for twice this plus 5s is closed."`
 	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
@@ -195,7 +196,8 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	}
 	stopResync := resyncOnLoss(h, lost)
 	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
-		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout})
+		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
+		MaxConnectionsPerUser: c.MaxUserConns})
 	if err != nil {
 		stopResync()
 		h.Close()
