@@ -49,7 +49,7 @@ type ServeCmd struct {
 	MaxUserConns     int           `name:"max-connections-per-user" default:"100" env:"HERALD_MAX_CONNECTIONS_PER_USER" help:"Real-time connections one user may hold open on this node; more are refused with 429 before the upgrade."`
 	AllowedOrigins   []string      `env:"HERALD_ALLOWED_ORIGINS" help:"Browser origins (scheme://host[:port], compared exactly) allowed to open real-time connections. Without it only pages served under an IP address or localhost (same origin) may; list the server's own origin when it is served under a DNS name."`
 	Heartbeat        time.Duration `default:"25s" env:"HERALD_HEARTBEAT" help:"Real-time ping interval; a peer silent for twice this plus 5s is closed."`
-	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time events queued per connection before it is closed as a slow consumer."`
+	QueueSize        int           `default:"1024" env:"HERALD_QUEUE_SIZE" help:"Real-time signals queued per connection; past it the queue is dropped and the connection catches up from the store."`
 	WriteRate        float64       `default:"100" env:"HERALD_WRITE_RATE" help:"Writes per second per user (sends, edits, thread and membership changes); 0 disables the limit."`
 	WriteBurst       int           `default:"200" env:"HERALD_WRITE_BURST" help:"Writes a user may make at once before the rate applies."`
 	Store            string        `env:"HERALD_STORE" placeholder:"URL" help:"Where the data lives: empty for SQLite in --data (the embedded default), or a postgres:// URL that every node of a deployment shares."`
