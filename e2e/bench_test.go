@@ -114,17 +114,7 @@ func BenchmarkResumeAfterGap(b *testing.B) {
 			alice, bob := e.newUser(), e.newUser()
 			th := e.newThread(alice, bob)
 			from := int64(e.threadSeq(th))
-			var wg sync.WaitGroup
-			for w := range 8 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := w; i < gap; i += 8 {
-						e.send(alice, th, "missed "+strconv.Itoa(i))
-					}
-				}()
-			}
-			wg.Wait()
+			e.sendMany(alice, th, gap, 8)
 			for b.Loop() {
 				c, _, err := e.dialWS(bob.Token, wire.ClientFrame{Resume: true, Cursor: map[string]int64{th: from}})
 				if err != nil {

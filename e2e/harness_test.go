@@ -13,7 +13,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,6 +72,20 @@ func start(t testing.TB, edit ...func(*service.Limits)) *env {
 // startAt is start with the clock reading at.
 func startAt(t testing.TB, at time.Time, edit ...func(*service.Limits)) *env {
 	t.Helper()
+	return build(t, at, nil, edit...)
+}
+
+// startWith is start with the HTTP edge's configuration edited by cfg
+// (deadlines, budgets, origins).
+func startWith(t testing.TB, cfg func(*httpapi.Config), edit ...func(*service.Limits)) *env {
+	t.Helper()
+	return build(t, epoch, cfg, edit...)
+}
+
+// build runs the test server: clock at at, limits edited by edit, the
+// HTTP edge's configuration by cfg (if not nil).
+func build(t testing.TB, at time.Time, cfg func(*httpapi.Config), edit ...func(*service.Limits)) *env {
+	t.Helper()
 	store, broker, engine := openEngine(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -91,7 +107,11 @@ func startAt(t testing.TB, at time.Time, edit ...func(*service.Limits)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, store, clk, ids, httpapi.Config{AdminKey: adminKey, Hub: h, AllowedOrigins: []string{"https://app.example.com"}})
+	c := httpapi.Config{AdminKey: adminKey, Hub: h, AllowedOrigins: []string{"https://app.example.com"}}
+	if cfg != nil {
+		cfg(&c)
+	}
+	api, err := httpapi.New(svc, store, clk, ids, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +274,23 @@ func (e *env) send(u user, thread, content string) wire.SendMessageResponse {
 	var out wire.SendMessageResponse
 	e.ok(e.do("POST", "/chat/threads/"+thread+"/messages", u.Token, wire.SendMessageRequest{Content: content}), 201, &out)
 	return out
+}
+
+// sendMany sends n text messages from u to thread over workers concurrent
+// senders (every one acknowledged before it returns).
+func (e *env) sendMany(u user, thread string, n, workers int) {
+	e.t.Helper()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				e.send(u, thread, "m"+strconv.Itoa(i))
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // messages lists every message u can see in thread, oldest first.

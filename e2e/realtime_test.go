@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/herald-chat/herald/service"
@@ -183,17 +182,7 @@ func TestResumeLongAbsence(t *testing.T) {
 	alice, bob := e.newUser(), e.newUser()
 	th := e.newThread(alice, bob)
 	from := int64(e.threadSeq(th))
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < missed; i += 4 {
-				e.send(alice, th, fmt.Sprint("m", i))
-			}
-		}()
-	}
-	wg.Wait()
+	e.sendMany(alice, th, missed, 4)
 	c := e.connectResume(bob, map[string]int64{th: from})
 	next := from + 1
 	for {

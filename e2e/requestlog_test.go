@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/clocktest"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
@@ -41,7 +42,7 @@ func startLogged(t *testing.T, store herald.Store, queue int) (*httpapi.Server, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := herald.SystemClock{}
+	clk := clocktest.New(epoch)
 	svc, err := service.New(store, token.New(key, "", "", clk), inmem.New(), clk, herald.RandomIDs{}, service.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)

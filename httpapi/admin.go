@@ -21,16 +21,11 @@ func (s *Server) adminRoutes() {
 // diagnose answers GET /admin/doctor?user=&thread=&message=&since=: the
 // delivery report as JSON, or as text with format=text.
 func (s *Server) diagnose(w http.ResponseWriter, r *http.Request) error {
-	if err := s.admin(r); err != nil {
+	since, err := s.doctorRequest(r, herald.UserID(r.URL.Query().Get("user")))
+	if err != nil {
 		return err
 	}
-	q := query{r: r}
-	since := q.since("since", s.clock.Now())
-	if q.err != nil {
-		return q.err
-	}
 	v := r.URL.Query()
-	s.syncLedger()
 	rep, err := s.doctor.Diagnose(r.Context(), doctor.Query{User: herald.UserID(v.Get("user")), Thread: herald.ThreadID(v.Get("thread")),
 		Message: herald.MessageID(v.Get("message")), Since: since})
 	if err != nil {
@@ -49,11 +44,31 @@ func (s *Server) diagnose(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// doctorRequest is what every doctor endpoint does first: check the admin
+// key, read since, and sync the ledger (of user's connections only, when
+// the question is about one user).
+func (s *Server) doctorRequest(r *http.Request, user herald.UserID) (time.Time, error) {
+	if err := s.admin(r); err != nil {
+		return time.Time{}, err
+	}
+	q := query{r: r}
+	since := q.since("since", s.clock.Now())
+	if q.err != nil {
+		return time.Time{}, q.err
+	}
+	s.syncLedger(user)
+	return since, nil
+}
+
 // syncLedger writes this node's delivery ledger (pushes and acks it holds
 // in memory, written in batches) before the doctor reads it, so that a
 // message just delivered is not reported as unexplained.
-func (s *Server) syncLedger() {
-	if s.cfg.Hub != nil {
+func (s *Server) syncLedger(user herald.UserID) {
+	switch {
+	case s.cfg.Hub == nil:
+	case user != "":
+		s.cfg.Hub.SyncUser(user)
+	default:
 		s.cfg.Hub.Sync()
 	}
 }
@@ -70,16 +85,11 @@ func (s *Server) lostRows() []string {
 // diagnoseThread answers GET /admin/doctor/thread?thread=&message=&since=:
 // the message's status for every participant, grouped by cause.
 func (s *Server) diagnoseThread(w http.ResponseWriter, r *http.Request) error {
-	if err := s.admin(r); err != nil {
+	since, err := s.doctorRequest(r, "")
+	if err != nil {
 		return err
 	}
-	q := query{r: r}
-	since := q.since("since", s.clock.Now())
-	if q.err != nil {
-		return q.err
-	}
 	v := r.URL.Query()
-	s.syncLedger()
 	t, err := s.doctor.ThreadTriage(r.Context(), doctor.ThreadQuery{Thread: herald.ThreadID(v.Get("thread")), Message: herald.MessageID(v.Get("message")), Since: since})
 	if err != nil {
 		return err
@@ -94,15 +104,10 @@ func (s *Server) diagnoseThread(w http.ResponseWriter, r *http.Request) error {
 // recipient and message not delivered among the messages sent since then,
 // grouped by cause.
 func (s *Server) diagnoseRecent(w http.ResponseWriter, r *http.Request) error {
-	if err := s.admin(r); err != nil {
+	since, err := s.doctorRequest(r, "")
+	if err != nil {
 		return err
 	}
-	q := query{r: r}
-	since := q.since("since", s.clock.Now())
-	if q.err != nil {
-		return q.err
-	}
-	s.syncLedger()
 	t, err := s.doctor.RecentTriage(r.Context(), doctor.RecentQuery{Since: since})
 	if err != nil {
 		return err

@@ -286,8 +286,18 @@ func (h *Hub) Resync() {
 
 // Sync writes the delivery ledger of every connection now; for shutdown,
 // tests and the doctor's freshest view.
-func (h *Hub) Sync() {
-	for _, c := range h.all() {
+func (h *Hub) Sync() { h.sync(h.all()) }
+
+// SyncUser is Sync for the connections of one user: what the doctor needs
+// before diagnosing that user, without flushing the whole node.
+func (h *Hub) SyncUser(u herald.UserID) {
+	var conns []*Conn
+	h.forUser(u, func(c *Conn) { conns = append(conns, c) })
+	h.sync(conns)
+}
+
+func (h *Hub) sync(conns []*Conn) {
+	for _, c := range conns {
 		done := make(chan struct{})
 		c.control(func() { c.flushRuns(false); close(done) })
 		select {
