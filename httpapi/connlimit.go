@@ -44,11 +44,3 @@ func (s *Server) reserve(ctx context.Context, meta hub.Meta, user herald.UserID)
 		})
 	}, nil
 }
-
-// releaseWhenDone gives the slot back when conn ends.
-func releaseWhenDone(conn *hub.Conn, release func()) {
-	go func() {
-		<-conn.Done()
-		release()
-	}()
-}

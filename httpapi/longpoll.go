@@ -46,7 +46,7 @@ func (s *Server) longPollOpen(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	releaseWhenDone(conn, release)
+	conn.AfterClose(release)
 	s.sweepPolls()
 	s.polls.Store(conn.ID(), &pollSession{conn: conn, t: t})
 	frames, _ := t.take(r.Context(), 5*time.Second)
@@ -118,7 +118,7 @@ func (t *pollTransport) closedBefore(at time.Time) bool {
 	return t.closed && t.closedAt.Before(at)
 }
 
-func (t *pollTransport) Write(_ context.Context, frames [][]byte) error {
+func (t *pollTransport) Write(frames [][]byte, _ time.Duration) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -47,7 +46,7 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	releaseWhenDone(conn, release)
+	conn.AfterClose(release)
 	select {
 	case <-conn.Done():
 	case <-r.Context().Done():
@@ -67,15 +66,13 @@ type sseTransport struct {
 	closed  bool
 }
 
-func (t *sseTransport) Write(ctx context.Context, frames [][]byte) error {
+func (t *sseTransport) Write(frames [][]byte, timeout time.Duration) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed {
 		return errors.New("sse: closed")
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		t.rc.SetWriteDeadline(dl)
-	}
+	t.rc.SetWriteDeadline(time.Now().Add(timeout)) // a socket deadline: the kernel's wall clock
 	var buf bytes.Buffer
 	for _, f := range frames {
 		buf.WriteString("data: ")
@@ -86,13 +83,14 @@ func (t *sseTransport) Write(ctx context.Context, frames [][]byte) error {
 		t.started = true
 		t.w.WriteHeader(http.StatusOK)
 	}
-	if _, err := t.w.Write(buf.Bytes()); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || time.Now().After(deadline(ctx)) {
-			return hub.ErrSlowConsumer
-		}
-		return err
+	_, err := t.w.Write(buf.Bytes())
+	if err == nil {
+		err = t.rc.Flush()
 	}
-	return t.rc.Flush()
+	if isTimeout(err) {
+		return hub.ErrSlowConsumer
+	}
+	return err
 }
 
 // Close sends a close frame and ends the stream.
@@ -117,13 +115,6 @@ func (t *sseTransport) finish() {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
-}
-
-func deadline(ctx context.Context) time.Time {
-	if dl, ok := ctx.Deadline(); ok {
-		return dl
-	}
-	return time.Now().Add(time.Hour)
 }
 
 func closeFrame(code int, reason string) []byte {

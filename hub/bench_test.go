@@ -50,7 +50,7 @@ var (
 	caughtUpPrefix = []byte(`{"type":"caughtUp"`)
 )
 
-func (t *benchTransport) Write(_ context.Context, frames [][]byte) error {
+func (t *benchTransport) Write(frames [][]byte, _ time.Duration) error {
 	for _, f := range frames {
 		switch {
 		case bytes.HasPrefix(f, eventPrefix):

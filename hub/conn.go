@@ -7,6 +7,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/wire"
@@ -15,9 +16,11 @@ import (
 // Transport is one connection's way to the client. The hub calls Write
 // from the connection's single writer only.
 type Transport interface {
-	// Write sends encoded frames in order, or fails (the client is gone or
-	// not reading; ctx carries the write timeout).
-	Write(ctx context.Context, frames [][]byte) error
+	// Write sends encoded frames in order, or fails: the client is gone,
+	// or did not take them within timeout (ErrSlowConsumer). The timeout
+	// is the transport's to enforce: a socket deadline is kept by the
+	// kernel on the wall clock, whatever clock the hub runs on.
+	Write(frames [][]byte, timeout time.Duration) error
 	// Close ends the transport with a close code and reason.
 	Close(code int, reason string)
 }
@@ -62,8 +65,9 @@ type Conn struct {
 	heard   atomic.Bool  // a frame came from the client since the writer's last tick
 	misses  atomic.Int64 // pings sent with nothing heard for a whole heartbeat before them
 
-	mu  sync.Mutex // guards tok
-	tok herald.Token
+	mu         sync.Mutex // guards tok and afterClose
+	tok        herald.Token
+	afterClose []func()
 
 	// Owned by the writer goroutine.
 	cursor  map[herald.ThreadID]herald.Seq
@@ -139,7 +143,30 @@ func (c *Conn) Close(code int, reason, by string) {
 		if err := c.hub.ledger.UpdateConnection(context.Background(), c.row); err != nil {
 			c.hub.log.Error("connection log", "conn", c.id, "err", err)
 		}
+		c.mu.Lock()
+		fns := c.afterClose
+		c.afterClose = nil
+		c.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
 	})
+}
+
+// AfterClose runs fn once the connection has closed (at once if it has):
+// releasing what the transport reserved for it, without a goroutine that
+// waits on Done for every open connection.
+func (c *Conn) AfterClose(fn func()) {
+	c.mu.Lock()
+	select {
+	case <-c.done:
+	default:
+		c.afterClose = append(c.afterClose, fn)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	fn()
 }
 
 // Heard records that the client is alive (any frame, or a poll).

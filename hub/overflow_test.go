@@ -58,7 +58,7 @@ func (t *gateTransport) release() {
 	t.mu.Unlock()
 }
 
-func (t *gateTransport) Write(ctx context.Context, frames [][]byte) error {
+func (t *gateTransport) Write(frames [][]byte, timeout time.Duration) error {
 	t.mu.Lock()
 	gate := t.gate
 	t.mu.Unlock()
@@ -69,8 +69,8 @@ func (t *gateTransport) Write(ctx context.Context, frames [][]byte) error {
 	if gate != nil {
 		select {
 		case <-gate:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-time.After(timeout): // the transport's socket deadline
+			return ErrSlowConsumer
 		}
 	}
 	t.mu.Lock()

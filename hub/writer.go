@@ -250,18 +250,11 @@ func (c *Conn) flush(ctx context.Context) error {
 	if len(c.batch) == 0 {
 		return nil
 	}
-	// A write is bounded by the write timeout only, not cut when the
-	// connection closes: a WebSocket write cut mid-frame drops the socket,
-	// and the close frame that says why would never reach the client.
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.hub.cfg.WriteTimeout)
-	err := c.t.Write(wctx, c.batch)
-	cancel()
+	err := c.t.Write(c.batch, c.hub.cfg.WriteTimeout)
+	clear(c.batch) // the frames are shared with other connections: do not keep them alive
 	c.batch = c.batch[:0]
 	if err != nil {
 		c.pending = c.pending[:0]
-		if wctx.Err() == context.DeadlineExceeded {
-			return errSlow
-		}
 		return err
 	}
 	now := c.hub.clock.Now()
