@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -35,7 +37,20 @@ type Signer struct {
 	audience string
 	clock    herald.Clock
 	parser   *jwt.Parser
+
+	// Tokens whose signature and claims were verified, by their exact
+	// string. A signature that held once holds for ever under this key, so
+	// a hit skips the Ed25519 check and the JSON decoding (the largest part
+	// of authenticating a request); the time checks (exp and iat, with
+	// leeway) run on every hit. Revocation and deletion are not decided
+	// here: the service checks the token log on every request.
+	mu       sync.Mutex // guards verified
+	verified map[string]herald.Claims
 }
+
+// maxVerified bounds the verified-token cache; when full, expired entries
+// go first, and everything if none has expired.
+const maxVerified = 8192
 
 var _ herald.Tokens = (*Signer)(nil)
 
@@ -96,6 +111,48 @@ func (s *Signer) Verify(tok string) (herald.Claims, error) {
 	if len(tok) > MaxLength {
 		return herald.Claims{}, invalid("the access token is longer than %d bytes", MaxLength)
 	}
+	s.mu.Lock()
+	c, hit := s.verified[tok]
+	s.mu.Unlock()
+	if hit && s.current(c, s.clock.Now()) {
+		c.Scopes = slices.Clone(c.Scopes) // the cached claims stay as verified
+		return c, nil
+	}
+	c, err := s.verify(tok)
+	if err == nil {
+		s.remember(tok, c)
+	}
+	return c, err
+}
+
+// current applies the parser's time checks to claims verified before: not
+// past exp and not before iat, each with the leeway.
+func (s *Signer) current(c herald.Claims, now time.Time) bool {
+	return !now.After(c.ExpiresAt.Add(Leeway)) && !now.Add(Leeway).Before(c.IssuedAt)
+}
+
+func (s *Signer) remember(tok string, c herald.Claims) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verified == nil {
+		s.verified = map[string]herald.Claims{}
+	}
+	if len(s.verified) >= maxVerified {
+		now := s.clock.Now()
+		for k, v := range s.verified {
+			if now.After(v.ExpiresAt.Add(Leeway)) {
+				delete(s.verified, k)
+			}
+		}
+		if len(s.verified) >= maxVerified {
+			clear(s.verified)
+		}
+	}
+	s.verified[tok] = c
+}
+
+// verify parses and checks tok in full.
+func (s *Signer) verify(tok string) (herald.Claims, error) {
 	var c claims
 	t, err := s.parser.ParseWithClaims(tok, &c, func(t *jwt.Token) (any, error) {
 		return s.key.Public(), nil

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -163,4 +164,53 @@ func TestLoadOrCreateKey(t *testing.T) {
 	if !k1.Equal(k2) {
 		t.Errorf("reloaded key differs from the created one")
 	}
+}
+
+// A verified token is remembered, but every later Verify still applies the
+// time checks: exp (TestExpiry) and iat, against the clock of that moment.
+func TestRememberedTokenStillChecksTime(t *testing.T) {
+	clock := clocktest.New(t0)
+	s, _ := newSigner(t, clock)
+	tok := mustSign(t, s, claims())
+	if _, err := s.Verify(tok); err != nil {
+		t.Fatalf("first Verify: %v", err)
+	}
+	clock.Set(t0.Add(-token.Leeway - time.Second)) // the clock went back: the token is from the future
+	if _, err := s.Verify(tok); herald.ErrorReason(err) != herald.ReasonTokenInvalid {
+		t.Errorf("before iat: got %v, want token_invalid", err)
+	}
+	clock.Set(t0)
+	got, err := s.Verify(tok)
+	if err != nil {
+		t.Fatalf("again at iat: %v", err)
+	}
+	got.Scopes[0] = herald.ScopeChatJoin // a caller's change must not reach the next caller
+	if again, _ := s.Verify(tok); again.Scopes[0] != herald.ScopeChat {
+		t.Errorf("scopes after a caller changed its copy: got %v, want [chat]", again.Scopes)
+	}
+}
+
+// BenchmarkVerify compares the first verification of a token with the
+// ones after it (remembered).
+func BenchmarkVerify(b *testing.B) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s := token.New(key, "", "", clocktest.New(t0))
+	b.Run("first", func(b *testing.B) {
+		for i := range b.N {
+			c := claims()
+			c.TokenID = herald.TokenID(fmt.Sprint("k_", i))
+			tok, _ := s.Sign(c)
+			if _, err := s.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		tok, _ := s.Sign(claims())
+		for range b.N {
+			if _, err := s.Verify(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
