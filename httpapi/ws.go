@@ -27,9 +27,10 @@ import (
 // (its reader) and no buffers beyond a small read buffer.
 
 const (
-	closeGrace   = 5 * time.Second // how long a server close waits for the client's close frame
-	controlWrite = time.Second     // the write deadline of a control frame (pong, close)
-	readBuffer   = 512             // bytes buffered per connection for reading client frames
+	closeGrace   = 5 * time.Second        // how long a server close waits for the client's close frame
+	controlWrite = time.Second            // the write deadline of a control frame (pong, close)
+	closeNow     = 100 * time.Millisecond // the write deadline of a close frame sent by Close itself
+	readBuffer   = 512                    // bytes buffered per connection for reading client frames
 )
 
 // realtimeWS authenticates and checks the Origin before the upgrade, then
@@ -188,20 +189,30 @@ func (t *wsTransport) renewDeadline(timeout time.Duration) {
 }
 
 // Close sends the close frame and ends the connection when the client
-// answers with its own, or after closeGrace. It does not wait: a writer
-// stuck on a slow client may hold the connection until its deadline.
+// answers with its own, or after closeGrace. The frame goes out before
+// Close returns when no write is in progress (a shutdown then sends it
+// before the process exits); otherwise Close does not wait for it: a
+// writer stuck on a slow client holds the socket until its deadline.
 func (t *wsTransport) Close(code int, reason string) {
 	t.closeOnce.Do(func() {
-		go func() {
+		send := func(timeout time.Duration) {
 			defer close(t.sent)
-			t.mu.Lock()
 			if !t.closing {
 				t.closing = true
-				t.renewDeadline(controlWrite)
+				t.deadline = time.Now().Add(timeout)
+				t.nc.SetWriteDeadline(t.deadline)
 				ws.WriteFrame(t.nc, ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusCode(code), reason)))
 			}
 			t.mu.Unlock()
 			time.AfterFunc(closeGrace, func() { t.nc.Close() })
+		}
+		if t.mu.TryLock() {
+			send(closeNow) // a caller such as a shutdown closing every connection must not wait long on one
+			return
+		}
+		go func() {
+			t.mu.Lock()
+			send(controlWrite)
 		}()
 	})
 }

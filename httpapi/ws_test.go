@@ -150,7 +150,9 @@ func TestWSReadFrame(t *testing.T) {
 			return w.Close()
 		}, 0, ""},
 		{"binary", func(c *websocket.Conn) error { return c.Write(ctx, websocket.MessageBinary, []byte(hello)) }, wire.CloseUnsupportedData, herald.ReasonProtocolError},
-		{"invalid utf8", func(c *websocket.Conn) error { return c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"\xff\"}")) }, wire.CloseInvalidPayload, herald.ReasonInvalidUTF8},
+		{"invalid utf8", func(c *websocket.Conn) error {
+			return c.Write(ctx, websocket.MessageText, []byte("{\"type\":\"\xff\"}"))
+		}, wire.CloseInvalidPayload, herald.ReasonInvalidUTF8},
 		{"too large", func(c *websocket.Conn) error {
 			return c.Write(ctx, websocket.MessageText, bytes.Repeat([]byte(" "), wire.MaxFrameBytes+1))
 		}, wire.CloseMessageTooBig, herald.ReasonPayloadTooLarge},
