@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/groupcommit"
 )
 
 //go:embed migrations/*.sql
@@ -35,6 +37,9 @@ type Store struct {
 	queries // the Reader methods, on the pool
 	pool    *pgxpool.Pool
 	app     string // application_name of its sessions
+
+	queue   *groupcommit.Queue // Updates for the group writers (group.go)
+	writers sync.WaitGroup     // the group writers
 }
 
 // Option configures Open.
@@ -43,6 +48,7 @@ type Option func(*config)
 type config struct {
 	schema   string
 	maxConns int32
+	writers  int
 }
 
 // WithSchema keeps Herald's tables in the named schema, created if it does
@@ -58,6 +64,12 @@ func WithSchema(name string) Option {
 // pool_max_conns.
 func WithMaxConns(n int32) Option {
 	return func(c *config) { c.maxConns = n }
+}
+
+// WithWriters sets how many group transactions (see group.go) one node
+// runs at once (n > 0; default 2).
+func WithWriters(n int) Option {
+	return func(c *config) { c.writers = n }
 }
 
 // Open connects to the database dsn names (a postgres:// URL or key=value
@@ -102,7 +114,15 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, classify(err, "connect")
 	}
-	return &Store{queries: queries{q: pool}, pool: pool, app: app}, nil
+	s := &Store{queries: queries{q: pool}, pool: pool, app: app, queue: groupcommit.New(errClosed)}
+	if c.writers <= 0 {
+		c.writers = defaultWriters
+	}
+	for range c.writers {
+		s.writers.Add(1)
+		go s.groupWriter()
+	}
+	return s, nil
 }
 
 // migrate creates schema if it is named and missing, then applies the
@@ -199,9 +219,10 @@ func (l migrationLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error 
 	return nil
 }
 
-// LockWaits returns how many of this store's sessions (those with its
-// application name, in its database) are waiting for a lock now, such as
-// a thread's row lock held by another transaction.
+// LockWaits returns how many of this store's write transactions are
+// waiting for a lock now: sessions with its application name, in its
+// database, waiting for a lock such as a thread's row lock held by another
+// transaction, plus Updates queued while every group writer is busy.
 func (s *Store) LockWaits(ctx context.Context) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
@@ -209,34 +230,19 @@ func (s *Store) LockWaits(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, classify(err, "lock waits")
 	}
-	return n, nil
+	return n + s.queue.Waiting(), nil
 }
 
-// Update runs fn in one READ COMMITTED transaction and commits it (durably,
-// as synchronous_commit is left as the server has it, on by default) before
-// returning nil. If fn returns an error (or panics) the transaction is
-// rolled back and Update returns fn's error unchanged. Updates of one thread
-// are serialized by NextSeq's row lock, across every node; other Updates run
-// concurrently, each on its own pooled connection.
+// Update runs fn in a READ COMMITTED transaction and commits it (durably,
+// as synchronous_commit is left as the server has it, on by default)
+// before returning nil. If fn returns an error (or panics) nothing fn wrote
+// is kept and Update returns fn's error unchanged (or panics with the same
+// value). Concurrent Updates share transactions, each in a savepoint of
+// its own, and one commit (group.go). Updates of one thread are serialized
+// by NextSeq's row lock, across every node. A cancelled ctx stops an
+// Update that has not started; one that has runs to its end.
 func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
-	pt, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	if err != nil {
-		return classify(err, "begin")
-	}
-	done := false
-	defer func() {
-		if !done {
-			rollback(ctx, pt)
-		}
-	}()
-	if err := fn(&tx{queries{q: pt}}); err != nil {
-		return err
-	}
-	done = true
-	if err := pt.Commit(ctx); err != nil {
-		return classify(err, "commit")
-	}
-	return nil
+	return s.queue.Submit(ctx, fn, func(err error) error { return classify(err, "begin") })
 }
 
 // transact runs fn in a READ COMMITTED transaction of its own, for the
@@ -293,6 +299,8 @@ func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
 // Close closes the pool, waiting for connections in use to be returned.
 // Calls after Close fail with herald.ErrUnavailable.
 func (s *Store) Close() error {
+	s.queue.Close()
+	s.writers.Wait()
 	s.pool.Close()
 	return nil
 }

@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/groupcommit"
 )
 
 // maxGroup bounds the Updates one transaction (and one fsync) carries.
@@ -14,20 +14,6 @@ const maxGroup = 128
 
 // errClosed is returned by Update after Close.
 var errClosed = fmt.Errorf("sqlite: the store is closed: %w", herald.ErrUnavailable)
-
-// job is one Update waiting for the group writer.
-type job struct {
-	ctx  context.Context
-	fn   func(herald.Tx) error
-	done chan result // buffered 1; answered once
-}
-
-// result is how a job ended: fn's error, the commit's, or fn's panic.
-type result struct {
-	err      error
-	panicked bool
-	panicVal any
-}
 
 // groupWriter runs Updates in groups until Close: it takes every Update
 // queued when it starts a transaction (up to maxGroup), runs each in a
@@ -41,48 +27,34 @@ type result struct {
 func (s *Store) groupWriter() {
 	defer close(s.writerDone)
 	for {
-		select {
-		case j := <-s.jobs:
-			group := []*job{j}
-			for len(group) < maxGroup {
-				select {
-				case j := <-s.jobs:
-					group = append(group, j)
-					continue
-				default:
-				}
-				break
-			}
-			s.runGroup(group)
-		case <-s.stop:
+		group, ok := s.queue.Take(nil, maxGroup)
+		if !ok {
 			return
 		}
+		s.runGroup(group)
 	}
 }
 
 // runGroup runs a group in one transaction and answers every job.
-func (s *Store) runGroup(group []*job) {
-	s.waiting.Add(-int64(len(group)))
+func (s *Store) runGroup(group []*groupcommit.Job) {
 	sqlTx, err := s.writer.BeginTx(context.Background(), nil)
 	if err != nil {
-		for _, j := range group {
-			j.done <- result{err: classify(err, "begin")}
-		}
+		groupcommit.Fail(group, classify(err, "begin"))
 		return
 	}
 	t := &tx{queries{q: uncancelled{sqlTx}}}
-	var ok []*job
+	var ok []*groupcommit.Job
 	for i, j := range group {
-		if err := j.ctx.Err(); err != nil {
-			j.done <- result{err: classify(err, "begin")}
+		if err := j.Ctx.Err(); err != nil {
+			j.Answer(groupcommit.Result{Err: classify(err, "begin")})
 			continue
 		}
 		if _, err := sqlTx.Exec(`SAVEPOINT g`); err != nil {
 			s.abort(sqlTx, append(ok, group[i:]...), classify(err, "savepoint"))
 			return
 		}
-		r := run(j.fn, t)
-		if r.err == nil && !r.panicked {
+		r := groupcommit.Run(j.Fn, t)
+		if r.Err == nil && !r.Panicked {
 			if _, err := sqlTx.Exec(`RELEASE g`); err != nil {
 				s.abort(sqlTx, append(ok, group[i:]...), classify(err, "release savepoint"))
 				return
@@ -93,11 +65,11 @@ func (s *Store) runGroup(group []*job) {
 		if _, err := sqlTx.Exec(`ROLLBACK TO g; RELEASE g`); err != nil {
 			// The transaction is gone (SQLite rolls back whole transactions on
 			// some I/O errors): nothing of the group is committed.
-			j.done <- r
+			j.Answer(r)
 			s.abort(sqlTx, append(ok, group[i+1:]...), classify(err, "roll back to savepoint"))
 			return
 		}
-		j.done <- r
+		j.Answer(r)
 	}
 	if len(ok) == 0 {
 		_ = sqlTx.Rollback() // nothing to keep; a failure leaves nothing committed either
@@ -107,31 +79,14 @@ func (s *Store) runGroup(group []*job) {
 	if err != nil {
 		err = classify(err, "commit")
 	}
-	for _, j := range ok {
-		j.done <- result{err: err}
-	}
+	groupcommit.Fail(ok, err) // err is nil when the commit held
 }
 
 // abort rolls the group's transaction back and fails the jobs not yet
 // answered with err.
-func (s *Store) abort(sqlTx *sql.Tx, pending []*job, err error) {
+func (s *Store) abort(sqlTx *sql.Tx, pending []*groupcommit.Job, err error) {
 	_ = sqlTx.Rollback()
-	for _, j := range pending {
-		select {
-		case j.done <- result{err: err}:
-		default: // already answered
-		}
-	}
-}
-
-// run calls fn, turning a panic into a result.
-func run(fn func(herald.Tx) error, t *tx) (r result) {
-	defer func() {
-		if v := recover(); v != nil {
-			r = result{panicked: true, panicVal: v, err: errors.New("sqlite: update panicked")}
-		}
-	}()
-	return result{err: fn(t)}
+	groupcommit.Fail(pending, err)
 }
 
 // uncancelled runs a group's statements without the callers' contexts:

@@ -9,13 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/groupcommit"
 )
 
 // readerConns is the size of the read-only pool. WAL readers do not block
@@ -34,15 +33,12 @@ var _ herald.Store = (*Store)(nil)
 // Store is a herald.Store kept in one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
-	queries              // the Reader methods, on the read-only pool
-	writer  *sql.DB      // one connection: Updates and LogRequest, serialized
-	readers *sql.DB      // read-only connections for reads outside an Update
-	waiting atomic.Int64 // Updates queued for the group writer, not yet running
+	queries         // the Reader methods, on the read-only pool
+	writer  *sql.DB // one connection: Updates and LogRequest, serialized
+	readers *sql.DB // read-only connections for reads outside an Update
 
-	jobs       chan *job     // Updates for the group writer
-	stop       chan struct{} // closed by Close
-	writerDone chan struct{} // closed when the group writer has stopped
-	closeOnce  sync.Once
+	queue      *groupcommit.Queue // Updates for the group writer (group.go)
+	writerDone chan struct{}      // closed when the group writer has stopped
 }
 
 // Open opens the database at path, creating the file if it does not exist
@@ -92,7 +88,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, classify(err, "open %s for reading", path)
 	}
 	s := &Store{queries: queries{q: readers}, writer: writer, readers: readers,
-		jobs: make(chan *job), stop: make(chan struct{}), writerDone: make(chan struct{})}
+		queue: groupcommit.New(errClosed), writerDone: make(chan struct{})}
 	go s.groupWriter()
 	return s, nil
 }
@@ -171,29 +167,14 @@ func migrate(ctx context.Context, db *sql.DB) error {
 // goroutine; a ctx cancelled before fn starts fails the Update, after that
 // it no longer interrupts it.
 func (s *Store) Update(ctx context.Context, fn func(herald.Tx) error) error {
-	j := &job{ctx: ctx, fn: fn, done: make(chan result, 1)}
-	s.waiting.Add(1)
-	select {
-	case s.jobs <- j:
-	case <-ctx.Done():
-		s.waiting.Add(-1)
-		return classify(ctx.Err(), "begin")
-	case <-s.stop:
-		s.waiting.Add(-1)
-		return errClosed
-	}
-	r := <-j.done
-	if r.panicked {
-		panic(r.panicVal)
-	}
-	return r.err
+	return s.queue.Submit(ctx, fn, func(err error) error { return classify(err, "begin") })
 }
 
 // LockWaits returns how many Updates are waiting for another's write lock
 // now: queued for the group writer while a group runs. SQLite has one
 // writer, so an Update waits for the whole transaction before it, at its
 // start.
-func (s *Store) LockWaits(context.Context) (int, error) { return int(s.waiting.Load()), nil }
+func (s *Store) LockWaits(context.Context) (int, error) { return s.queue.Waiting(), nil }
 
 // LogRequest appends r to the request log in its own autocommit statement.
 // r.ID is ignored; the log assigns increasing ids. Duration is stored in
@@ -224,7 +205,7 @@ func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
 // both connection pools. Updates not yet taken fail with an unavailable
 // error.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
+	s.queue.Close()
 	<-s.writerDone
 	return errors.Join(s.readers.Close(), s.writer.Close())
 }
