@@ -1,19 +1,34 @@
 # Herald's two everyday commands, and their parts.
 #
-#   make test    Go tests (with -race), the TypeScript client's unit tests,
-#                then the browser tests (skipped, with a message, unless
+#   make test    Go tests (with -race), every Go fuzz target for FUZZTIME
+#                (10s) each, the TypeScript client's unit tests, then the
+#                browser tests (skipped, with a message, unless
 #                HERALD_TEST_CHROMIUM names a chromium binary)
 #   make serve   go run ./cmd/herald serve
 #
 # The browser side (web/) needs Node 20+ and npm only to build and test it;
 # `herald serve` embeds the committed build in web/dist.
 
-.PHONY: test test-go test-web e2e web check-dist serve
+.PHONY: test test-go fuzz test-web e2e web check-dist serve
 
-test: test-go test-web e2e
+test: test-go fuzz test-web e2e
 
 test-go:
 	go test -race -count=1 -timeout 30m ./...
+
+# fuzz runs each native fuzz target (a Fuzz function in a _test.go file)
+# for FUZZTIME, one after another: go test runs one target at a time. The
+# seed corpora already run in test-go; this searches past them. A failure
+# leaves its input in the package's testdata/fuzz/ to commit with the fix.
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		pkg=./$$(dirname $$f); \
+		for name in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz: $$pkg $$name ($(FUZZTIME))"; \
+			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 test-web:
 	cd web && npm ci --no-audit --no-fund && npm test
