@@ -58,12 +58,11 @@ type Conn struct {
 	wake   chan struct{}      // buffered 1: q became non-empty
 	cancel context.CancelFunc // ends the writer's context; called by Close
 
-	ctl     chan func() // work for the writer: control frames, acks, refreshes
-	recheck chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	heard   atomic.Bool  // a frame came from the client since the writer's last tick
-	misses  atomic.Int64 // pings sent with nothing heard for a whole heartbeat before them
+	ctl    chan func() // work for the writer: control frames, acks, refreshes
+	done   chan struct{}
+	once   sync.Once
+	heard  atomic.Bool  // a frame came from the client since the writer's last tick
+	misses atomic.Int64 // pings sent with nothing heard for a whole heartbeat before them
 
 	mu         sync.Mutex // guards tok and afterClose
 	tok        herald.Token
@@ -92,7 +91,7 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	c := &Conn{
 		hub: h, id: herald.ConnectionID(h.ids.New(herald.PrefixConnection)), key: base64.RawURLEncoding.EncodeToString(key[:]),
 		user: tok.UserID, transport: meta.Transport, t: t, hello: hello, tok: tok,
-		wake: make(chan struct{}, 1), ctl: make(chan func(), 64), recheck: make(chan struct{}, 1), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), ctl: make(chan func(), 64), done: make(chan struct{}),
 		cursor: map[herald.ThreadID]herald.Seq{}, ended: map[herald.ThreadID]bool{},
 		runs: map[herald.ThreadID]*herald.Delivery{}, dirty: map[herald.ThreadID]bool{},
 	}
@@ -249,13 +248,6 @@ func (c *Conn) control(fn func()) {
 	select {
 	case c.ctl <- fn:
 	case <-c.done:
-	default:
-	}
-}
-
-func (c *Conn) recheckNow() {
-	select {
-	case c.recheck <- struct{}{}:
 	default:
 	}
 }

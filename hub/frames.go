@@ -52,6 +52,9 @@ func signalFrame(s herald.Signal) ([]byte, error) {
 	return json.Marshal(wire.ServerFrame{Type: wire.FrameEvent, ThreadID: string(s.ThreadID), Seq: int64(s.Seq), Event: eventName(s), Data: data})
 }
 
+// pingFrame is the heartbeat, encoded once.
+var pingFrame = frame(wire.ServerFrame{Type: wire.FramePing})
+
 // frame encodes a control frame.
 func frame(f wire.ServerFrame) []byte {
 	b, err := json.Marshal(f)

@@ -121,7 +121,18 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 		h.wg.Add(1)
 		go h.resyncEvery(cfg.ResyncEvery)
 	}
+	h.wg.Add(1)
+	go h.recheckEvery(cfg.Recheck)
 	return h, nil
+}
+
+// recheckEvery re-validates every connection's token against the store
+// once per period until Close, one connection after another, spread over
+// the period: the backstop for a revocation or deletion whose credential
+// signal a networked broker lost.
+func (h *Hub) recheckEvery(period time.Duration) {
+	defer h.wg.Done()
+	h.spread(period, h.checkCredential)
 }
 
 // resyncEvery catches every connection up from the store once per period
@@ -129,6 +140,12 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 // the store sees a steady trickle of catch-ups rather than a spike.
 func (h *Hub) resyncEvery(period time.Duration) {
 	defer h.wg.Done()
+	h.spread(period, func(c *Conn) { c.control(c.resync) })
+}
+
+// spread calls fn for every connection once per period until Close, the
+// connections evenly spaced over the period.
+func (h *Hub) spread(period time.Duration, fn func(*Conn)) {
 	for {
 		all := h.all()
 		step := period / time.Duration(len(all)+1)
@@ -141,7 +158,7 @@ func (h *Hub) resyncEvery(period time.Duration) {
 			case <-t.C():
 			}
 			if i < len(all) {
-				all[i].control(all[i].resync)
+				fn(all[i])
 			}
 		}
 	}
@@ -202,7 +219,15 @@ func (h *Hub) Count() int {
 // dispatch is the broker subscriber: it only enqueues, never blocks.
 func (h *Hub) dispatch(s herald.Signal) {
 	if s.Kind == herald.SignalCredential {
-		h.forUser(s.User, func(c *Conn) { c.recheckNow() })
+		var conns []*Conn
+		h.forUser(s.User, func(c *Conn) { conns = append(conns, c) })
+		if len(conns) > 0 {
+			go func() { // off the broker's goroutine: each check reads the store
+				for _, c := range conns {
+					h.checkCredential(c)
+				}
+			}()
+		}
 		return
 	}
 	it := &item{sig: s}

@@ -25,7 +25,7 @@ func (c *Conn) run(ctx context.Context) {
 	// Intervals are counted in ticks of the injected clock, never by
 	// subtracting wall-clock times: a wall clock that is set (or a test
 	// clock moved by an hour) must not count as an hour of silence.
-	pingEvery, recheckEvery, timeoutTicks := ticks(h.cfg.Heartbeat, h.cfg.Tick), ticks(h.cfg.Recheck, h.cfg.Tick), ticks(h.cfg.Timeout, h.cfg.Tick)
+	pingEvery, timeoutTicks := ticks(h.cfg.Heartbeat, h.cfg.Tick), ticks(h.cfg.Timeout, h.cfg.Tick)
 	tick := h.clock.NewTimer(h.cfg.Tick)
 	defer func() { tick.Stop() }()
 	var n, silent int // ticks so far; ticks since the client was last heard
@@ -56,8 +56,6 @@ func (c *Conn) run(ctx context.Context) {
 			c.recycle(items)
 		case fn := <-c.ctl:
 			fn()
-		case <-c.recheck:
-			c.checkCredential(ctx)
 		case <-tick.C():
 			tick = h.clock.NewTimer(h.cfg.Tick)
 			n++
@@ -70,14 +68,11 @@ func (c *Conn) run(ctx context.Context) {
 				c.Close(wire.CloseHeartbeatTimeout, "heartbeat_timeout", "server")
 				return
 			}
-			if n%recheckEvery == 0 {
-				c.checkCredential(ctx)
-			}
 			if n%pingEvery == 0 {
 				if silent >= pingEvery {
 					c.misses.Add(1)
 				}
-				c.send(frame(wire.ServerFrame{Type: wire.FramePing}))
+				c.send(pingFrame)
 			}
 			c.checkExpiry()
 			c.flushRuns(false)
@@ -331,10 +326,12 @@ func (c *Conn) checkExpiry() {
 	}
 }
 
-// checkCredential closes the connection if its token was revoked or its
-// identity deleted.
-func (c *Conn) checkCredential(ctx context.Context) {
-	err := c.hub.rules.Recheck(ctx, c.token())
+// checkCredential closes c if its token was revoked or its identity
+// deleted. It runs on the hub's rechecker (or, after a credential signal,
+// on a goroutine of its own), never on c's writer: the store read it makes
+// would grow the stack of every idle connection's writer for good.
+func (h *Hub) checkCredential(c *Conn) {
+	err := h.rules.Recheck(context.Background(), c.token())
 	switch herald.ErrorReason(err) {
 	case herald.ReasonNone:
 	case herald.ReasonTokenRevoked:
@@ -342,7 +339,7 @@ func (c *Conn) checkCredential(ctx context.Context) {
 	case herald.ReasonIdentityDeleted:
 		c.Close(wire.CloseIdentityDeleted, "identity_deleted", "server")
 	default:
-		c.hub.log.Error("recheck credential", "conn", c.id, "err", err)
+		h.log.Error("recheck credential", "conn", c.id, "err", err)
 	}
 }
 
