@@ -33,6 +33,7 @@ type BenchCmd struct {
 	Throughput BenchThroughputCmd `cmd:"" help:"Send as fast as possible to one thread of connected participants; accepted sends/s and delivered events/s."`
 	Idle       BenchIdleCmd       `cmd:"" help:"Hold many idle connections open; server RSS per connection."`
 	Resume     BenchResumeCmd     `cmd:"" help:"Clients drop and reconnect while sends continue (Go SDK); missed and duplicated events after resume, resume time."`
+	Gap        BenchGapCmd        `cmd:"" help:"A client misses N messages while away, then resumes (Go SDK); recovered before caughtUp, and the time from open to caughtUp."`
 	Report     BenchReportCmd     `cmd:"" help:"Summarize result files (JSON) as markdown tables."`
 	IdleWorker BenchIdleWorkerCmd `cmd:"" name:"idle-worker" hidden:"" help:"One client process of bench idle (reads tokens on stdin)."`
 }
@@ -68,6 +69,7 @@ type benchResult struct {
 	LatencyMs  *benchLatency    `json:"latencyMs,omitempty"`
 	Idle       *benchIdle       `json:"idle,omitempty"`
 	Resume     *benchResume     `json:"resume,omitempty"`
+	Gap        *benchGap        `json:"gap,omitempty"`
 	Server     *benchProc       `json:"server,omitempty"`
 	LoadGen    *benchProc       `json:"loadGenerator,omitempty"`
 	Closes     map[string]int   `json:"closes,omitempty"` // connections the server ended, by code and reason

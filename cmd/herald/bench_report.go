@@ -96,22 +96,35 @@ var benchMetrics = map[string]func(r *benchResult) (float64, bool){
 		return float64(r.Idle.Failed), true
 	},
 	"missed": func(r *benchResult) (float64, bool) {
-		if r.Resume == nil {
-			return 0, false
+		switch {
+		case r.Resume != nil:
+			return float64(r.Resume.Missed), true
+		case r.Gap != nil:
+			return float64(r.Gap.Missed), true
 		}
-		return float64(r.Resume.Missed), true
+		return 0, false
 	},
 	"recovered_pct": func(r *benchResult) (float64, bool) {
-		if r.Resume == nil {
-			return 0, false
+		switch {
+		case r.Resume != nil:
+			return r.Resume.RecoveredPct, true
+		case r.Gap != nil:
+			return r.Gap.RecoveredPct, true
 		}
-		return r.Resume.RecoveredPct, true
+		return 0, false
 	},
 	"resume_p99": func(r *benchResult) (float64, bool) {
-		if r.Resume == nil || r.Resume.ResumeMs == nil {
-			return 0, false
+		switch {
+		case r.Resume != nil && r.Resume.ResumeMs != nil:
+			return r.Resume.ResumeMs.P99, true
+		case r.Gap != nil && len(r.Gap.Runs) > 0:
+			var worst float64 // the slowest N's
+			for _, run := range r.Gap.Runs {
+				worst = max(worst, run.ResumeMs.P99)
+			}
+			return worst, true
 		}
-		return r.Resume.ResumeMs.P99, true
+		return 0, false
 	},
 }
 
@@ -142,6 +155,8 @@ func benchDuplicates(r *benchResult) (float64, bool) {
 		return float64(r.Deliveries.Duplicates), true
 	case r.Resume != nil:
 		return float64(r.Resume.Duplicates), true
+	case r.Gap != nil:
+		return float64(r.Gap.Duplicates), true
 	}
 	return 0, false
 }
@@ -213,6 +228,18 @@ func benchResultMarkdown(r *benchResult) string {
 		}
 		if l := x.ReconnectMs; l != nil {
 			row("drop to caughtUp, beyond the gap, p50 / p99 / max", "%s / %s / %s ms (includes client backoff)", benchMs(l.P50), benchMs(l.P99), benchMs(l.Max))
+		}
+	}
+	if x := r.Gap; x != nil {
+		for _, run := range x.Runs {
+			l := run.ResumeMs
+			row(fmt.Sprintf("resume after %d missed, %d rounds", run.Gap, run.Rounds),
+				"%d of %d recovered before caughtUp, %d missed, %d duplicates; open to caughtUp p50 %s ms, max %s ms (welcome p50 %s ms); %.0f events/s",
+				run.Recovered, run.Expected, run.Missed, run.Duplicates, benchMs(l.P50), benchMs(l.Max), benchMs(run.WelcomeMs.P50), run.EventsPerSec)
+			if run.AfterCaughtUp+int64(run.Retries+run.ResumeFailed) > 0 {
+				row(fmt.Sprintf("resume after %d missed: irregular", run.Gap), "%d after caughtUp, %d reconnects, %d resume failures",
+					run.AfterCaughtUp, run.Retries, run.ResumeFailed)
+			}
 		}
 	}
 	if p := r.Server; p != nil {
@@ -343,6 +370,13 @@ func benchWriteReport(w io.Writer, rs []*benchResult) error {
 				"**%d missed, %d duplicated** of %d expected (%.1f%% recovered); resume (open to caughtUp) p50 %s ms, p99 %s ms, max %s ms.\n",
 				r.Name, x.Clients, x.Drops, benchMs(x.GapMinMs), benchMs(x.GapMaxMs), benchSentOf(r), x.Replayed, x.Missed, x.Duplicates, x.Expected,
 				x.RecoveredPct, benchMs(rt.P50), benchMs(rt.P99), benchMs(rt.Max))
+		}
+		if x := r.Gap; x != nil {
+			for _, run := range x.Runs {
+				fmt.Fprintf(&b, "\n%s: resume after %d missed events (%d rounds): **%d of %d recovered before caughtUp, %d missed, %d duplicated**; "+
+					"open to caughtUp p50 %s ms, max %s ms; %.0f events/s.\n", r.Name, run.Gap, run.Rounds, run.Recovered, run.Expected,
+					run.Missed, run.Duplicates, benchMs(run.ResumeMs.P50), benchMs(run.ResumeMs.Max), run.EventsPerSec)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
