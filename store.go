@@ -110,8 +110,16 @@ type Tx interface {
 	// AppendEvent stores an event whose Seq came from NextSeq.
 	AppendEvent(ctx context.Context, e Event) error
 
-	// PutParticipant inserts or replaces the user's membership of the thread.
+	// PutParticipant inserts or replaces the user's membership of the
+	// thread, and gives the thread a new roster version (see Roster).
 	PutParticipant(ctx context.Context, p Participant) error
+	// Roster returns the thread's roster version: a value that names one
+	// state of its participants, replaced by every PutParticipant and never
+	// reused (a rolled-back change's value is never committed). Read after
+	// NextSeq or LockThread, under the thread's lock, it says whether a
+	// list of members read earlier is still the current one. ErrNotFound if
+	// the thread does not exist.
+	Roster(ctx context.Context, thread ThreadID) (int64, error)
 
 	// CreateMessage stores a message whose Seq came from NextSeq. A second
 	// message with the same (thread, sender, ClientMessageID) is ErrConflict.

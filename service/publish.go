@@ -9,7 +9,10 @@ import (
 
 // batch collects the signals of one transaction; they are published only
 // after it commits.
-type batch struct{ signals []herald.Signal }
+type batch struct {
+	signals       []herald.Signal
+	rosterChanged bool // the transaction called PutParticipant (see rosters)
+}
 
 func (b *batch) add(s herald.Signal) { b.signals = append(b.signals, s) }
 
@@ -26,8 +29,8 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 		}
 	}()
 	err = s.store.Update(ctx, func(tx herald.Tx) error {
-		b.signals = b.signals[:0] // a retried transaction starts over
-		if err := fn(tx, &b); err != nil {
+		b.signals, b.rosterChanged = b.signals[:0], false // a retried transaction starts over
+		if err := fn(rosterTx{tx, &b}, &b); err != nil {
 			return err
 		}
 		if !taken && len(b.signals) > 0 {

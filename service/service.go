@@ -87,6 +87,7 @@ type Service struct {
 	failures *failures
 	broker   herald.Broker
 	order    commitOrder // publishes the signals of transactions in commit order
+	rosters  rosters     // each thread's members by roster version (roster.go)
 }
 
 // New returns a Service. Every dependency is required; broker receives

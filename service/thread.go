@@ -286,7 +286,7 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) 
 	if subject == nil {
 		subject = c.about
 	}
-	to, err := recipients(ctx, tx, e, subject)
+	to, err := s.recipients(ctx, tx, b, e, subject)
 	if err != nil {
 		return 0, err
 	}
@@ -298,8 +298,8 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) 
 // recipients returns who receives event e: the current participants and
 // the users e adds or removes, less those who may not see msg (a message
 // created before their shareHistoryTime).
-func recipients(ctx context.Context, tx herald.Tx, e herald.Event, msg *herald.Message) ([]herald.UserID, error) {
-	ps, err := tx.ListMembers(ctx, e.ThreadID)
+func (s *Service) recipients(ctx context.Context, tx herald.Tx, b *batch, e herald.Event, msg *herald.Message) ([]herald.UserID, error) {
+	ps, err := s.members(ctx, tx, b, e.ThreadID)
 	if err != nil {
 		return nil, internal("list recipients", err)
 	}

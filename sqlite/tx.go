@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -139,8 +141,26 @@ func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
 	if err != nil {
 		return classify(err, "put participant %s of %s", p.UserID, p.ThreadID)
 	}
+	_, err = t.q.ExecContext(ctx, `UPDATE threads SET roster = ? WHERE id = ?`, newRoster(), p.ThreadID)
+	if err != nil {
+		return classify(err, "roster of %s", p.ThreadID)
+	}
 	return nil
 }
+
+// Roster returns the thread's roster version; ErrNotFound if the thread
+// does not exist.
+func (t *tx) Roster(ctx context.Context, thread herald.ThreadID) (int64, error) {
+	var r int64
+	if err := t.q.QueryRowContext(ctx, `SELECT roster FROM threads WHERE id = ?`, thread).Scan(&r); err != nil {
+		return 0, classify(err, "roster of %s", thread)
+	}
+	return r, nil
+}
+
+// newRoster returns a fresh roster version: random, non-zero, so that a
+// value a rolled-back transaction wrote is never committed by another.
+func newRoster() int64 { return rand.Int64N(math.MaxInt64) + 1 }
 
 // CreateMessage stores m. ErrConflict if its id or (thread, Seq) exists or
 // its sender already used its non-empty ClientMessageID in the thread;

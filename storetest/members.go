@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/herald-chat/herald"
@@ -164,5 +165,65 @@ func testMissingThread(t *testing.T, s herald.Store) {
 	}
 	if n := mustCount(t, s, thread); n != 0 {
 		t.Errorf("CountParticipants: got %d, want 0", n)
+	}
+}
+
+// errRollback makes an Update roll back.
+var errRollback = errors.New("roll back")
+
+// roster reads thread's roster version in a transaction of its own.
+func roster(tb testing.TB, s herald.Store, thread herald.ThreadID) int64 {
+	tb.Helper()
+	var r int64
+	update(tb, s, func(tx herald.Tx) error {
+		var err error
+		r, err = tx.Roster(tb.Context(), thread)
+		return err
+	})
+	return r
+}
+
+// testRoster: every PutParticipant gives the thread a new roster version,
+// other writes keep it, a rolled-back PutParticipant leaves the committed
+// one, and Roster of a missing thread is not_found.
+func testRoster(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	createThreads(t, s, newThread("t_a", "u_a", 0), newThread("t_b", "u_a", 0))
+	r0 := roster(t, s, "t_a")
+	putParticipants(t, s, member("t_a", "u_b", 1))
+	r1 := roster(t, s, "t_a")
+	if r1 == r0 {
+		t.Errorf("roster after PutParticipant: got %d, the same as before; want a new one", r1)
+	}
+	nextSeq(t, s, "t_a", 2000, true) // a send: the membership is unchanged
+	if got := roster(t, s, "t_a"); got != r1 {
+		t.Errorf("roster after NextSeq: got %d, want %d (unchanged)", got, r1)
+	}
+	putParticipants(t, s, member("t_b", "u_c", 1)) // another thread's membership
+	if got := roster(t, s, "t_a"); got != r1 {
+		t.Errorf("roster after a change to another thread: got %d, want %d (unchanged)", got, r1)
+	}
+	err := s.Update(ctx, func(tx herald.Tx) error {
+		if err := tx.PutParticipant(ctx, member("t_a", "u_d", 3)); err != nil {
+			return err
+		}
+		inside, err := tx.Roster(ctx, "t_a")
+		if err != nil {
+			return err
+		}
+		if inside == r1 {
+			t.Errorf("roster inside the transaction that changed the membership: got %d, the committed one; want its own", inside)
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("rolled-back update: got %v, want errRollback", err)
+	}
+	if got := roster(t, s, "t_a"); got != r1 {
+		t.Errorf("roster after a rolled-back PutParticipant: got %d, want the committed %d", got, r1)
+	}
+	err = s.Update(ctx, func(tx herald.Tx) error { _, err := tx.Roster(ctx, "t_missing"); return err })
+	if !herald.IsNotFound(err) {
+		t.Errorf("Roster of a missing thread: got %v, want not_found", err)
 	}
 }

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"LockThread", testLockThread},
 		{"ListThreads", testListThreads},
 		{"Participants", testParticipants},
+		{"Roster", testRoster},
 		{"ReadReceipts", testReadReceipts},
 		{"MissingThread", testMissingThread},
 		{"Message", testMessage},
