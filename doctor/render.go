@@ -53,22 +53,36 @@ func WriteText(w io.Writer, r Report) error {
 			fmt.Fprintf(&b, "      Mitigation: %s\n", f.Mitigation)
 		}
 	}
-	if len(r.Findings) > 0 || len(r.Receipts) > 0 {
-		b.WriteString(TagLegend)
-	}
+	b.WriteString(tagLegend(b.String()))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// TagLegend explains the evidence tags, one line each, as the text reports
-// end.
-const TagLegend = `
-Evidence tags
-  [Observed]   read directly from a record (token log, thread deletion, a request's answer, the ledger)
-  [Measured]   read from current state (the membership and its history)
-  [Correlated] two signals that co-occur (REST calls succeed while no live connection holds; a list after the commit)
-  [Inferred]   deduced when the others are ruled out (pushed but never acknowledged; nothing open)
-`
+// tagWords explains the evidence tags, in the playbook's order.
+var tagWords = []struct {
+	tag   Tag
+	words string
+}{
+	{Observed, "read directly from a record (token log, thread deletion, a request's answer, the ledger)"},
+	{Measured, "read from current state (the membership and its history)"},
+	{Correlated, "two signals that co-occur (REST calls succeed while no live connection holds; a list after the commit)"},
+	{Inferred, "deduced when the others are ruled out (pushed but never acknowledged; nothing open)"},
+}
+
+// tagLegend explains the evidence tags that text uses ("[Observed]", ...),
+// one line each, as the text reports end; empty when it uses none.
+func tagLegend(text string) string {
+	var b strings.Builder
+	for _, t := range tagWords {
+		if label := "[" + string(t.tag) + "]"; strings.Contains(text, label) {
+			fmt.Fprintf(&b, "  %-12s %s\n", label, t.words)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "\nEvidence tags\n" + b.String()
+}
 
 var receivedWords = map[string]string{
 	ReceivedRead:         "Read: the user sent a read receipt at or past the message",
@@ -146,6 +160,7 @@ func WriteTriage(w io.Writer, t Triage) error {
 			fmt.Fprintf(&b, "  … and %d more (-o json lists up to %d per group)\n", g.Count-len(shown), MaxGroupRows)
 		}
 	}
+	b.WriteString(tagLegend(b.String()))
 	b.WriteString("\nAsk about one pair with: herald doctor --user USER --thread THREAD --message MESSAGE\n")
 	_, err := io.WriteString(w, b.String())
 	return err

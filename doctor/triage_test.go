@@ -15,11 +15,17 @@ func TestTriageGroups(t *testing.T) {
 	rep := func(user, status string, cause Check, received string) Report {
 		return Report{User: user, Thread: string(thread), Message: string(msgID), Status: status, Cause: cause, Received: received, Summary: strings.Join(strings.Fields(status+" "+string(cause)+" "+received), " ")}
 	}
+	// Summaries as Diagnose writes them, "Title [Tag]: …", for the tags the
+	// text must explain: Measured, Correlated and Inferred, not Observed.
+	tagged := func(r Report, summary string) Report {
+		r.Summary = summary
+		return r
+	}
 	reports := []Report{
 		rep("u_d1", StatusDelivered, "", ReceivedRead),
-		rep("u_p1", StatusPending, "", ""),
-		rep("u_n1", StatusNotDelivered, CheckNetworkBlocked, ""),
-		rep("u_r1", StatusNotDelivered, CheckParticipantRemove, ""),
+		tagged(rep("u_p1", StatusPending, "", ""), "Recipient offline (not a fault) [Inferred]: no connection of the user is open"),
+		tagged(rep("u_n1", StatusNotDelivered, CheckNetworkBlocked, ""), "Network blocks the WebSocket [Correlated]: 2 REST calls succeeded, no connection opened"),
+		tagged(rep("u_r1", StatusNotDelivered, CheckParticipantRemove, ""), "Participant removed [Measured]: removed at sequence 4, before the message"),
 		rep("u_n2", StatusNotDelivered, CheckNetworkBlocked, ""),
 		rep("u_d2", StatusDelivered, "", ReceivedPushed),
 		rep("u_u1", StatusUnknown, "", ""),
@@ -53,6 +59,12 @@ func TestTriageGroups(t *testing.T) {
 	js, err := json.MarshalIndent(tr, "", "  ")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The tags the pairs use are explained, one line each; the others are not.
+	for tag, want := range map[Tag]bool{Observed: false, Measured: true, Correlated: true, Inferred: true} {
+		if got := strings.Contains(text.String(), "\n  ["+string(tag)+"]"); got != want {
+			t.Errorf("text triage explains [%s]: got %v, want %v", tag, got, want)
+		}
 	}
 	golden(t, "triage_thread.txt.golden", text.Bytes())
 	golden(t, "triage_thread.json.golden", append(js, '\n'))

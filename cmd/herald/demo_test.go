@@ -83,6 +83,11 @@ func TestDemoAgainstServer(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || rep.Cause != doctor.CheckTokenRevoked {
 			t.Errorf("-o json: got exit status %d, cause %q (%v), want 0 and token_revoked", code, rep.Cause, err)
 		}
+		// Without --user, every recipient; the tags the pairs cite are explained, one line each.
+		code, out, errs = herald("doctor", "--thread", revoked.Thread, "--message", revoked.Message)
+		if code != 0 || !strings.Contains(out, "Token revoked [Observed]: ") || !strings.Contains(out, "\nEvidence tags\n  [Observed]   read directly from a record") {
+			t.Errorf("--thread without --user: got exit status %d, output\n%s%s\nwant 0, the revoked recipient and the [Observed] tag explained", code, out, errs)
+		}
 		if code, _, errs := herald("doctor", "--user", revoked.User, "--thread", revoked.Thread, "--since", "yesterday"); code != 1 ||
 			!strings.Contains(errs, "400 invalid") {
 			t.Errorf("bad --since: got exit status %d, stderr %q; want 1 and the server's 400", code, errs)
