@@ -253,6 +253,14 @@ var AdminClient = class {
   async diagnoseText(q) {
     return (await this.conn.send({ method: "GET", path: "/admin/doctor", query: { ...q, format: "text" } })).text();
   }
+  /** diagnoseThread returns the status of one message for every recipient, grouped by cause (GET /admin/doctor/thread). */
+  diagnoseThread(q) {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/thread", query: { ...q } });
+  }
+  /** diagnoseRecent returns the (recipient, message) pairs not delivered since since ("1h" or RFC 3339), grouped by cause (GET /admin/doctor/recent). */
+  diagnoseRecent(since) {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/recent", query: { since } });
+  }
   /** evidenceUrl is the URL of an evidence table query (to show or link). */
   evidencePath(table, f = {}) {
     return this.conn.url({ path: `/admin/events/${seg(table)}`, query: { ...f } }).slice(this.conn.base.length);
@@ -300,6 +308,126 @@ function utc(t) {
   return d.toISOString().replace("T", " ");
 }
 
+// src/pages/triage.ts
+var CAUSES = {
+  identity_deleted: "Identity deleted",
+  token_revoked: "Token revoked",
+  token_expired: "Token expired",
+  not_participant: "Never a participant",
+  thread_deleted: "Thread deleted",
+  participant_removed: "Participant removed",
+  history_not_shared: "Joined after the message, history not shared",
+  send_rejected: "Send rejected or rate limited",
+  message_deleted: "Message deleted",
+  slow_consumer: "Slow consumer dropped",
+  network_blocks_websocket: "Network blocks the WebSocket",
+  app_not_listening: "App not listening for notifications",
+  recipient_offline: "Recipient offline (not a fault)"
+};
+var RECEIVED = {
+  read: "read (a read receipt at or past it)",
+  pushed_acknowledged: "pushed and acknowledged",
+  fetched: "fetched over REST after the commit",
+  pushed: "pushed to a live connection, not acknowledged"
+};
+var GROUP_STATUS = {
+  not_delivered: "Not delivered",
+  pending: "Pending: stored, arrives when the recipient resumes (or in flight)",
+  unknown: "Unknown: nothing shows it arrived, no check confirmed why",
+  delivered: "Delivered"
+};
+function renderThreadTriage(t, links) {
+  const head = h(
+    "header",
+    { class: `status triage-head status-${t.status}`, "data-status": t.status },
+    h("h2", {}, t.message ? `Every recipient of message ${t.message}` : `Thread ${t.thread ?? ""}`),
+    h("p", { class: "summary" }, t.summary),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Thread"),
+      h("dd", {}, h("code", {}, t.thread ?? "")),
+      h("dt", {}, "Message"),
+      h("dd", {}, t.message ? h("code", {}, t.message) : "—", t.seq ? ` (sequence ${t.seq})` : ""),
+      t.sender ? h("dt", {}, "Sent by") : null,
+      t.sender ? h("dd", { class: "sender" }, h("code", {}, t.sender), t.sentAt ? ` at ${utc(t.sentAt)}` : "") : null,
+      h("dt", {}, "Evidence since"),
+      h("dd", {}, utc(t.since)),
+      h("dt", {}, "Generated"),
+      h("dd", {}, utc(t.generatedAt))
+    ),
+    ...incomplete(t.incomplete)
+  );
+  if (t.status !== "ok") return [head];
+  return [head, ...t.groups.map((g) => renderGroup(g, false, links))];
+}
+function renderRecentTriage(t, links) {
+  const head = h(
+    "header",
+    { class: "status triage-head", "data-status": t.status },
+    h("h2", {}, `Undelivered since ${utc(t.since)}`),
+    h("p", { class: "summary" }, t.summary),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Messages examined"),
+      h("dd", {}, String(t.messages)),
+      h("dt", {}, "Pairs diagnosed"),
+      h("dd", {}, String(t.pairs)),
+      h("dt", {}, "Generated"),
+      h("dd", {}, utc(t.generatedAt))
+    ),
+    ...incomplete(t.incomplete)
+  );
+  if (!t.groups.length) return [head, h("p", { class: "hint nothing" }, "Nothing undelivered in this window.")];
+  return [head, ...t.groups.map((g) => renderGroup(g, true, links))];
+}
+function incomplete(notes) {
+  return (notes ?? []).map((n) => h("p", { class: "incomplete" }, h("strong", {}, "Incomplete: "), n));
+}
+function groupTitle(g) {
+  const status = GROUP_STATUS[g.status] ?? g.status;
+  if (g.cause) return `${status}: ${CAUSES[g.cause] ?? g.cause}`;
+  if (g.received) return `${status}: ${RECEIVED[g.received] ?? g.received}`;
+  return status;
+}
+function renderGroup(g, recent, links) {
+  const more = g.count - g.pairs.length;
+  return h(
+    "article",
+    { class: `group group-${g.status}`, "data-status": g.status, "data-cause": g.cause ?? "", "data-received": g.received ?? "", "data-count": g.count },
+    h(
+      "header",
+      {},
+      h("h4", {}, groupTitle(g)),
+      h("span", { class: "badge count" }, `${g.count}`),
+      g.cause ? h("code", { class: "reason" }, g.cause) : null
+    ),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: recent ? "pairs recent" : "pairs" },
+        h("thead", {}, h("tr", {}, h("th", {}, "User"), recent ? h("th", {}, "Thread") : null, recent ? h("th", {}, "Message") : null, h("th", {}, "What the doctor says"))),
+        h("tbody", {}, ...g.pairs.map((p) => renderPair(p, recent, links)))
+      )
+    ),
+    more > 0 ? h("p", { class: "hint" }, `… and ${more} more (the answer lists ${g.pairs.length} per group)`) : null
+  );
+}
+function renderPair(p, recent, links) {
+  const report = links.report(p);
+  return h(
+    "tr",
+    { "data-user": p.user, "data-message": p.message },
+    h("td", {}, h("a", { href: report, "data-nav": "", title: "the full report for this user" }, h("code", {}, p.user))),
+    recent ? h("td", {}, h("code", {}, p.thread)) : null,
+    recent ? h("td", {}, h("a", { href: links.thread(p), "data-nav": "", title: "every recipient of this message" }, h("code", {}, p.message))) : null,
+    h("td", { class: "detail" }, p.summary, " ", h("a", { href: report, "data-nav": "", class: "why" }, "why →"))
+  );
+}
+
 // src/pages/doctor.ts
 var BASE = location.origin;
 var KEY = "herald.adminKey";
@@ -314,8 +442,16 @@ var STATUS = {
   delivered: "Delivered",
   not_delivered: "Not delivered",
   pending: "Pending: stored, arrives when the recipient resumes",
-  unknown: "Unknown"
+  unknown: "Unknown",
+  unknown_user: "Unknown user",
+  unknown_thread: "Unknown thread"
 };
+var DEFAULT_WINDOW = "1h";
+var NOT_A_FAULT = /* @__PURE__ */ new Set(["recipient_offline"]);
+function fault(f) {
+  return f.verdict === "confirmed" && !NOT_A_FAULT.has(f.check);
+}
+var generation = 0;
 function evidenceLink(source, r) {
   const user = r.user;
   const thread = r.thread;
@@ -349,6 +485,7 @@ function useKey(key) {
   admin = new AdminClient(BASE, key);
   $("key-form").hidden = true;
   $("query").hidden = false;
+  $("recent-form").hidden = false;
   $("forget-key").hidden = false;
 }
 async function keySubmitted(ev) {
@@ -399,41 +536,95 @@ async function suggestMessages(thread) {
   }
 }
 function route() {
+  const gen = ++generation;
   const q = new URLSearchParams(location.search);
   const form = $("query");
   for (const name of ["user", "thread", "message", "since"]) {
     const el = form.elements.namedItem(name);
     el.value = q.get(name) ?? "";
   }
+  $("recent-form").elements.namedItem("recent").value = q.get("recent") ?? "";
   $("report").hidden = true;
   $("events").hidden = true;
+  $("triage").hidden = true;
   if (!admin) return;
   if (q.get("table")) void showTable(q);
-  else if (q.get("user") && q.get("thread")) void showReport(q);
+  else if (q.get("user") && q.get("thread")) void showReport(q, gen);
+  else if (q.get("thread")) void showThreadTriage(q, gen);
+  else if (!q.get("user")) void showRecent(q.get("recent") || DEFAULT_WINDOW, gen);
+}
+function navigate(url) {
+  history.pushState(null, "", url);
+  route();
+  window.scrollTo(0, 0);
 }
 function querySubmitted(ev) {
   ev.preventDefault();
   const form = ev.target;
-  history.pushState(null, "", pageUrl({ user: field(form, "user"), thread: field(form, "thread"), message: field(form, "message"), since: field(form, "since") }));
-  route();
+  navigate(pageUrl({ user: field(form, "user"), thread: field(form, "thread"), message: field(form, "message"), since: field(form, "since") }));
 }
-async function showReport(q) {
+function recentSubmitted(ev) {
+  ev.preventDefault();
+  navigate(pageUrl({ recent: field(ev.target, "recent") || DEFAULT_WINDOW }));
+}
+function linkClicked(ev) {
+  const a = ev.target.closest?.("a[data-nav]");
+  if (!a || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  ev.preventDefault();
+  navigate(a.getAttribute("href"));
+}
+var triageLinks = (since) => ({
+  report: (p) => pageUrl({ user: p.user, thread: p.thread, message: p.message, since: since ?? void 0 }),
+  thread: (p) => pageUrl({ thread: p.thread, message: p.message, since: since ?? void 0 })
+});
+async function showThreadTriage(q, gen) {
+  const el = $("triage");
+  el.hidden = false;
+  replace(el, h("p", { class: "hint" }, "Diagnosing every recipient…"));
+  try {
+    const t = await admin.diagnoseThread({ thread: q.get("thread"), message: q.get("message") || void 0, since: q.get("since") || void 0 });
+    if (gen !== generation) return;
+    replace(el, ...renderThreadTriage(t, triageLinks(q.get("since"))));
+    document.title = `Herald doctor: ${t.message ?? t.thread ?? ""}`;
+  } catch (err) {
+    if (gen === generation) failed(el, "thread triage", err);
+  }
+}
+async function showRecent(since, gen) {
+  const el = $("triage");
+  el.hidden = false;
+  replace(el, h("p", { class: "hint" }, `Diagnosing the messages sent since ${since}…`));
+  try {
+    const t = await admin.diagnoseRecent(since);
+    if (gen !== generation) return;
+    replace(el, ...renderRecentTriage(t, triageLinks(null)));
+    document.title = "Herald doctor: undelivered";
+  } catch (err) {
+    if (gen === generation) failed(el, "recent triage", err);
+  }
+}
+function failed(el, what, err) {
+  console.error(`herald: ${what}: ${describe(err)}`);
+  replace(el, h("p", { class: "error" }, describe(err)));
+  if (errorReason(err) === "admin_key_invalid") forgetKey();
+}
+async function showReport(q, gen) {
   const el = $("report");
   el.hidden = false;
   replace(el, h("p", { class: "hint" }, "Gathering evidence…"));
   try {
     const r = await admin.diagnose({ user: q.get("user"), thread: q.get("thread"), message: q.get("message") || void 0, since: q.get("since") || void 0 });
+    if (gen !== generation) return;
     replace(el, ...renderReport(r));
     document.title = `Herald doctor: ${STATUS[r.status] ?? r.status}`;
   } catch (err) {
-    console.error(`herald: diagnose: ${describe(err)}`);
-    replace(el, h("p", { class: "error" }, describe(err)));
-    if (errorReason(err) === "admin_key_invalid") forgetKey();
+    if (gen === generation) failed(el, "diagnose", err);
   }
 }
 function renderReport(r) {
   const byVerdict = (v) => r.findings.filter((f) => f.verdict === v);
-  const confirmed = byVerdict("confirmed");
+  const confirmed = r.findings.filter(fault);
+  const notFault = byVerdict("confirmed").filter((f) => !fault(f));
   const inconclusive = byVerdict("inconclusive");
   const ruledOut = byVerdict("ruled_out");
   const cause = r.findings.find((f) => f.check === r.cause);
@@ -452,14 +643,19 @@ function renderReport(r) {
         h("dt", {}, "Thread"),
         h("dd", {}, h("code", {}, r.thread)),
         h("dt", {}, "Message"),
-        h("dd", {}, r.message ? h("code", {}, r.message) : "—", r.seq ? ` (sequence ${r.seq})` : ""),
+        h("dd", {}, r.message ? h("code", {}, r.message) : "—", r.seq ? ` (sequence ${r.seq})` : "", r.picked ? h("span", { class: "hint picked" }, ` — no message was named: ${r.picked}`) : ""),
+        r.sender ? h("dt", {}, "Sent by") : null,
+        r.sender ? h("dd", { class: "sender" }, h("code", {}, r.sender), r.sentAt ? ` at ${utc(r.sentAt)}` : "") : null,
         h("dt", {}, "Evidence since"),
         h("dd", {}, utc(r.since)),
         h("dt", {}, "Generated"),
         h("dd", {}, utc(r.generatedAt))
-      )
+      ),
+      ...(r.incomplete ?? []).map((n) => h("p", { class: "incomplete" }, h("strong", {}, "Incomplete: "), n)),
+      r.message ? h("p", { class: "hint" }, h("a", { href: pageUrl({ thread: r.thread, message: r.message, since: void 0 }), "data-nav": "" }, "Every recipient of this message →")) : null
     )
   ];
+  if (r.receipts?.length) out.push(h("h3", {}, `Received (${r.receipts.length})`), ...r.receipts.map((rc) => renderReceipt(rc, r)));
   if (r.delivered) {
     const d = r.delivered;
     out.push(
@@ -474,6 +670,7 @@ function renderReport(r) {
     );
   }
   if (confirmed.length) out.push(h("h3", {}, `Confirmed (${confirmed.length})`), ...confirmed.map((f) => renderFinding(f, r)));
+  if (notFault.length) out.push(h("h3", {}, `Confirmed, not a fault (${notFault.length})`), ...notFault.map((f) => renderFinding(f, r)));
   if (inconclusive.length) out.push(h("h3", {}, `Inconclusive (${inconclusive.length})`), ...inconclusive.map((f) => renderFinding(f, r)));
   if (ruledOut.length) {
     out.push(h("details", { class: "ruled-out" }, h("summary", {}, `Ruled out (${ruledOut.length})`), ...ruledOut.map((f) => renderFinding(f, r))));
@@ -494,16 +691,25 @@ function renderReport(r) {
 function tagBadge(tag) {
   return h("span", { class: `badge tag tag-${tag}`, title: `[${tag}]: ${TAGS[tag] ?? ""}` }, `[${tag}]`);
 }
-function renderFinding(f, r) {
-  const ev = [...f.evidence ?? []].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+function renderReceipt(rc, r) {
   return h(
     "article",
-    { class: `finding verdict-${f.verdict}`, "data-check": f.check, "data-verdict": f.verdict },
+    { class: "finding receipt", "data-how": rc.how },
+    h("header", {}, h("h4", {}, RECEIVED[rc.how] ?? rc.how), tagBadge(rc.tag)),
+    h("ol", { class: "timeline" }, renderEvidence(rc.evidence, r))
+  );
+}
+function renderFinding(f, r) {
+  const ev = [...f.evidence ?? []].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const notFault = f.verdict === "confirmed" && !fault(f);
+  return h(
+    "article",
+    { class: `finding verdict-${notFault ? "not-fault" : f.verdict}`, "data-check": f.check, "data-verdict": f.verdict, "data-fault": String(fault(f)) },
     h(
       "header",
       {},
       h("h4", {}, f.title),
-      h("span", { class: `badge verdict v-${f.verdict}` }, f.verdict.replace("_", " ")),
+      notFault ? h("span", { class: "badge verdict v-not-fault" }, "yes (not a fault)") : h("span", { class: `badge verdict v-${f.verdict}` }, f.verdict.replace("_", " ")),
       tagBadge(f.tag),
       f.reason ? h("code", { class: "reason", title: "Herald's reason code" }, f.reason) : null
     ),
@@ -563,6 +769,8 @@ async function showTable(q) {
 function main() {
   $("key-form").addEventListener("submit", (ev) => void keySubmitted(ev));
   $("query").addEventListener("submit", querySubmitted);
+  $("recent-form").addEventListener("submit", recentSubmitted);
+  document.addEventListener("click", linkClicked);
   $("forget-key").addEventListener("click", forgetKey);
   const threadInput = $("query").elements.namedItem("thread");
   threadInput.addEventListener("change", () => void suggestMessages(threadInput.value.trim()));

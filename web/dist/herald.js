@@ -1753,6 +1753,14 @@ var AdminClient = class {
   async diagnoseText(q) {
     return (await this.conn.send({ method: "GET", path: "/admin/doctor", query: { ...q, format: "text" } })).text();
   }
+  /** diagnoseThread returns the status of one message for every recipient, grouped by cause (GET /admin/doctor/thread). */
+  diagnoseThread(q) {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/thread", query: { ...q } });
+  }
+  /** diagnoseRecent returns the (recipient, message) pairs not delivered since since ("1h" or RFC 3339), grouped by cause (GET /admin/doctor/recent). */
+  diagnoseRecent(since) {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/recent", query: { since } });
+  }
   /** evidenceUrl is the URL of an evidence table query (to show or link). */
   evidencePath(table, f = {}) {
     return this.conn.url({ path: `/admin/events/${seg(table)}`, query: { ...f } }).slice(this.conn.base.length);

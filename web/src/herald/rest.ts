@@ -252,6 +252,14 @@ export class AdminClient {
   async diagnoseText(q: w.DoctorQuery): Promise<string> {
     return (await this.conn.send({ method: "GET", path: "/admin/doctor", query: { ...q, format: "text" } })).text();
   }
+  /** diagnoseThread returns the status of one message for every recipient, grouped by cause (GET /admin/doctor/thread). */
+  diagnoseThread(q: w.ThreadTriageQuery): Promise<w.Triage> {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/thread", query: { ...q } });
+  }
+  /** diagnoseRecent returns the (recipient, message) pairs not delivered since since ("1h" or RFC 3339), grouped by cause (GET /admin/doctor/recent). */
+  diagnoseRecent(since: string): Promise<w.Triage> {
+    return this.conn.json({ method: "GET", path: "/admin/doctor/recent", query: { since } });
+  }
   /** evidenceUrl is the URL of an evidence table query (to show or link). */
   evidencePath(table: string, f: w.EvidenceFilter = {}): string {
     return this.conn.url({ path: `/admin/events/${seg(table)}`, query: { ...f } }).slice(this.conn.base.length);

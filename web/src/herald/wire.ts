@@ -318,6 +318,14 @@ export interface Delivery {
   ackMs?: number;
 }
 
+/** Receipt is one proof that the user got the message. */
+export interface Receipt {
+  /** how is read, pushed_acknowledged, fetched or pushed. */
+  how: string;
+  tag: Tag;
+  evidence: Evidence;
+}
+
 export interface DoctorReport {
   version: number;
   generatedAt: string;
@@ -325,13 +333,66 @@ export interface DoctorReport {
   thread: string;
   message?: string;
   seq?: number;
+  /** picked says how the message was chosen when none was named. */
+  picked?: string;
+  /** sender and sentAt describe the message (never its content). */
+  sender?: string;
+  sentAt?: string;
   since: string;
-  /** status is delivered, not_delivered, pending (will arrive on resume) or unknown. */
+  /** status is delivered, not_delivered, pending (will arrive on resume), unknown, unknown_user or unknown_thread. */
   status: string;
   cause?: string;
   summary: string;
+  /** received is how the user got the message: read, pushed_acknowledged, fetched or pushed. */
+  received?: string;
+  receipts?: Receipt[];
   delivered?: Delivery;
+  incomplete?: string[];
   findings: Finding[];
+}
+
+/** TriagePair is one recipient and message, and what the doctor says of it. */
+export interface TriagePair {
+  user: string;
+  thread: string;
+  message: string;
+  summary: string;
+}
+
+/** TriageGroup is the pairs that share a status, cause and receipt; count has them all, pairs at most 50. */
+export interface TriageGroup {
+  status: string;
+  cause?: string;
+  received?: string;
+  count: number;
+  pairs: TriagePair[];
+}
+
+/** Triage answers GET /admin/doctor/thread (one message, every recipient) and /admin/doctor/recent (every undelivered pair). */
+export interface Triage {
+  version: number;
+  generatedAt: string;
+  since: string;
+  /** thread, message, seq, sender and sentAt: the message in question (thread triage only; never its content). */
+  thread?: string;
+  message?: string;
+  seq?: number;
+  sender?: string;
+  sentAt?: string;
+  /** status is ok, or unknown_thread, unknown_message or no_message when there is nothing to triage. */
+  status: string;
+  summary: string;
+  messages: number;
+  pairs: number;
+  incomplete?: string[];
+  groups: TriageGroup[];
+}
+
+/** ThreadTriageQuery asks about one message (default: the thread's newest) for every recipient. */
+export interface ThreadTriageQuery {
+  thread: string;
+  message?: string;
+  since?: string;
 }
 
 export interface DoctorQuery {

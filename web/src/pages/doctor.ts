@@ -1,12 +1,15 @@
-// The doctor page (GET /doctor), for admins: pick a user, a thread and
-// optionally a message; the page shows the doctor's report (GET
-// /admin/doctor) with verdicts, evidence tags, evidence timelines and
-// mitigations, and links every piece of evidence to the matching rows of
-// its evidence table (GET /admin/events/{table}). The admin key is typed in
-// and kept in sessionStorage only.
+// The doctor page (GET /doctor), for admins. It starts from lists: the
+// undelivered (recipient, message) pairs of a recent window (GET
+// /admin/doctor/recent), or one message's status for every recipient (a
+// thread without a user: GET /admin/doctor/thread); every row links to the
+// one-user report (GET /admin/doctor) with verdicts, evidence tags,
+// evidence timelines and mitigations, whose evidence links to the matching
+// rows of its evidence table (GET /admin/events/{table}). The admin key is
+// typed in and kept in sessionStorage only.
 
-import { AdminClient, type DoctorReport, type Evidence, type EvidenceFilter, type Finding, describe, errorReason } from "../herald/index.js";
+import { AdminClient, type DoctorReport, type Evidence, type EvidenceFilter, type Finding, type Receipt, describe, errorReason } from "../herald/index.js";
 import { $, field, h, replace, utc } from "./dom.js";
+import { RECEIVED, renderRecentTriage, renderThreadTriage } from "./triage.js";
 
 const BASE = location.origin;
 const KEY = "herald.adminKey";
@@ -25,7 +28,27 @@ const STATUS: Record<string, string> = {
   not_delivered: "Not delivered",
   pending: "Pending: stored, arrives when the recipient resumes",
   unknown: "Unknown",
+  unknown_user: "Unknown user",
+  unknown_thread: "Unknown thread",
 };
+
+/** DEFAULT_WINDOW is the recent triage's window when none is asked for. */
+const DEFAULT_WINDOW = "1h";
+
+/**
+ * NOT_A_FAULT are the checks whose confirmation is not a fault (doctor's
+ * Check.Fault): "offline, arrives on resume" is shown as an answer, not as
+ * a red alarm.
+ */
+const NOT_A_FAULT = new Set(["recipient_offline"]);
+
+/** fault reports whether f is a confirmed fault, shown as an alarm. */
+function fault(f: Finding): boolean {
+  return f.verdict === "confirmed" && !NOT_A_FAULT.has(f.check);
+}
+
+/** generation counts route() calls, so that an answer arriving after the page moved on is dropped. */
+let generation = 0;
 
 /** evidenceLink maps a report's evidence source to the evidence table holding it, and the filter that finds its rows. */
 function evidenceLink(source: string, r: DoctorReport): { table: string; filter: EvidenceFilter } | null {
@@ -65,6 +88,7 @@ function useKey(key: string): void {
   admin = new AdminClient(BASE, key);
   $("key-form").hidden = true;
   $("query").hidden = false;
+  $("recent-form").hidden = false;
   $("forget-key").hidden = false;
 }
 
@@ -123,47 +147,115 @@ async function suggestMessages(thread: string): Promise<void> {
 
 // --- routing: /doctor?user=&thread=&message=&since= is a report, with table= an evidence table ---
 
+// /doctor?thread=&message=&since= (no user) is the thread triage,
+// /doctor?recent=1h the recent one, and /doctor alone the recent triage of
+// the last hour: support starts from a list.
 function route(): void {
+  const gen = ++generation;
   const q = new URLSearchParams(location.search);
   const form = $<HTMLFormElement>("query");
   for (const name of ["user", "thread", "message", "since"]) {
     const el = form.elements.namedItem(name) as HTMLInputElement;
     el.value = q.get(name) ?? "";
   }
+  (($<HTMLFormElement>("recent-form")).elements.namedItem("recent") as HTMLInputElement).value = q.get("recent") ?? "";
   $("report").hidden = true;
   $("events").hidden = true;
+  $("triage").hidden = true;
   if (!admin) return;
   if (q.get("table")) void showTable(q);
-  else if (q.get("user") && q.get("thread")) void showReport(q);
+  else if (q.get("user") && q.get("thread")) void showReport(q, gen);
+  else if (q.get("thread")) void showThreadTriage(q, gen);
+  else if (!q.get("user")) void showRecent(q.get("recent") || DEFAULT_WINDOW, gen);
+}
+
+function navigate(url: string): void {
+  history.pushState(null, "", url);
+  route();
+  window.scrollTo(0, 0);
 }
 
 function querySubmitted(ev: Event): void {
   ev.preventDefault();
   const form = ev.target as HTMLFormElement;
-  history.pushState(null, "", pageUrl({ user: field(form, "user"), thread: field(form, "thread"), message: field(form, "message"), since: field(form, "since") }));
-  route();
+  navigate(pageUrl({ user: field(form, "user"), thread: field(form, "thread"), message: field(form, "message"), since: field(form, "since") }));
+}
+
+function recentSubmitted(ev: Event): void {
+  ev.preventDefault();
+  navigate(pageUrl({ recent: field(ev.target as HTMLFormElement, "recent") || DEFAULT_WINDOW }));
+}
+
+/** linkClicked follows the page's own links (a[data-nav]) without reloading it. */
+function linkClicked(ev: MouseEvent): void {
+  const a = (ev.target as Element).closest?.("a[data-nav]") as HTMLAnchorElement | null;
+  if (!a || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  ev.preventDefault();
+  navigate(a.getAttribute("href")!);
+}
+
+// --- the triage views ---
+
+const triageLinks = (since: string | null) => ({
+  report: (p: { user: string; thread: string; message: string }) => pageUrl({ user: p.user, thread: p.thread, message: p.message, since: since ?? undefined }),
+  thread: (p: { thread: string; message: string }) => pageUrl({ thread: p.thread, message: p.message, since: since ?? undefined }),
+});
+
+async function showThreadTriage(q: URLSearchParams, gen: number): Promise<void> {
+  const el = $("triage");
+  el.hidden = false;
+  replace(el, h("p", { class: "hint" }, "Diagnosing every recipient…"));
+  try {
+    const t = await admin!.diagnoseThread({ thread: q.get("thread")!, message: q.get("message") || undefined, since: q.get("since") || undefined });
+    if (gen !== generation) return;
+    replace(el, ...renderThreadTriage(t, triageLinks(q.get("since"))));
+    document.title = `Herald doctor: ${t.message ?? t.thread ?? ""}`;
+  } catch (err) {
+    if (gen === generation) failed(el, "thread triage", err);
+  }
+}
+
+async function showRecent(since: string, gen: number): Promise<void> {
+  const el = $("triage");
+  el.hidden = false;
+  replace(el, h("p", { class: "hint" }, `Diagnosing the messages sent since ${since}…`));
+  try {
+    const t = await admin!.diagnoseRecent(since);
+    if (gen !== generation) return;
+    // A pair's report reads evidence from the same window's start.
+    replace(el, ...renderRecentTriage(t, triageLinks(null)));
+    document.title = "Herald doctor: undelivered";
+  } catch (err) {
+    if (gen === generation) failed(el, "recent triage", err);
+  }
+}
+
+function failed(el: HTMLElement, what: string, err: unknown): void {
+  console.error(`herald: ${what}: ${describe(err)}`);
+  replace(el, h("p", { class: "error" }, describe(err)));
+  if (errorReason(err) === "admin_key_invalid") forgetKey();
 }
 
 // --- the report ---
 
-async function showReport(q: URLSearchParams): Promise<void> {
+async function showReport(q: URLSearchParams, gen: number): Promise<void> {
   const el = $("report");
   el.hidden = false;
   replace(el, h("p", { class: "hint" }, "Gathering evidence…"));
   try {
     const r = await admin!.diagnose({ user: q.get("user")!, thread: q.get("thread")!, message: q.get("message") || undefined, since: q.get("since") || undefined });
+    if (gen !== generation) return;
     replace(el, ...renderReport(r));
     document.title = `Herald doctor: ${STATUS[r.status] ?? r.status}`;
   } catch (err) {
-    console.error(`herald: diagnose: ${describe(err)}`);
-    replace(el, h("p", { class: "error" }, describe(err)));
-    if (errorReason(err) === "admin_key_invalid") forgetKey();
+    if (gen === generation) failed(el, "diagnose", err);
   }
 }
 
 function renderReport(r: DoctorReport): Node[] {
   const byVerdict = (v: string) => r.findings.filter((f) => f.verdict === v);
-  const confirmed = byVerdict("confirmed");
+  const confirmed = r.findings.filter(fault);
+  const notFault = byVerdict("confirmed").filter((f) => !fault(f));
   const inconclusive = byVerdict("inconclusive");
   const ruledOut = byVerdict("ruled_out");
   const cause = r.findings.find((f) => f.check === r.cause);
@@ -182,14 +274,19 @@ function renderReport(r: DoctorReport): Node[] {
         h("dt", {}, "Thread"),
         h("dd", {}, h("code", {}, r.thread)),
         h("dt", {}, "Message"),
-        h("dd", {}, r.message ? h("code", {}, r.message) : "—", r.seq ? ` (sequence ${r.seq})` : ""),
+        h("dd", {}, r.message ? h("code", {}, r.message) : "—", r.seq ? ` (sequence ${r.seq})` : "", r.picked ? h("span", { class: "hint picked" }, ` — no message was named: ${r.picked}`) : ""),
+        r.sender ? h("dt", {}, "Sent by") : null,
+        r.sender ? h("dd", { class: "sender" }, h("code", {}, r.sender), r.sentAt ? ` at ${utc(r.sentAt)}` : "") : null,
         h("dt", {}, "Evidence since"),
         h("dd", {}, utc(r.since)),
         h("dt", {}, "Generated"),
         h("dd", {}, utc(r.generatedAt)),
       ),
+      ...(r.incomplete ?? []).map((n) => h("p", { class: "incomplete" }, h("strong", {}, "Incomplete: "), n)),
+      r.message ? h("p", { class: "hint" }, h("a", { href: pageUrl({ thread: r.thread, message: r.message, since: undefined }), "data-nav": "" }, "Every recipient of this message →")) : null,
     ),
   ];
+  if (r.receipts?.length) out.push(h("h3", {}, `Received (${r.receipts.length})`), ...r.receipts.map((rc) => renderReceipt(rc, r)));
   if (r.delivered) {
     const d = r.delivered;
     out.push(
@@ -204,6 +301,7 @@ function renderReport(r: DoctorReport): Node[] {
     );
   }
   if (confirmed.length) out.push(h("h3", {}, `Confirmed (${confirmed.length})`), ...confirmed.map((f) => renderFinding(f, r)));
+  if (notFault.length) out.push(h("h3", {}, `Confirmed, not a fault (${notFault.length})`), ...notFault.map((f) => renderFinding(f, r)));
   if (inconclusive.length) out.push(h("h3", {}, `Inconclusive (${inconclusive.length})`), ...inconclusive.map((f) => renderFinding(f, r)));
   if (ruledOut.length) {
     out.push(h("details", { class: "ruled-out" }, h("summary", {}, `Ruled out (${ruledOut.length})`), ...ruledOut.map((f) => renderFinding(f, r))));
@@ -226,16 +324,28 @@ function tagBadge(tag: string): HTMLElement {
   return h("span", { class: `badge tag tag-${tag}`, title: `[${tag}]: ${TAGS[tag] ?? ""}` }, `[${tag}]`);
 }
 
-function renderFinding(f: Finding, r: DoctorReport): HTMLElement {
-  const ev = [...(f.evidence ?? [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+function renderReceipt(rc: Receipt, r: DoctorReport): HTMLElement {
   return h(
     "article",
-    { class: `finding verdict-${f.verdict}`, "data-check": f.check, "data-verdict": f.verdict },
+    { class: "finding receipt", "data-how": rc.how },
+    h("header", {}, h("h4", {}, RECEIVED[rc.how] ?? rc.how), tagBadge(rc.tag)),
+    h("ol", { class: "timeline" }, renderEvidence(rc.evidence, r)),
+  );
+}
+
+function renderFinding(f: Finding, r: DoctorReport): HTMLElement {
+  const ev = [...(f.evidence ?? [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const notFault = f.verdict === "confirmed" && !fault(f);
+  return h(
+    "article",
+    { class: `finding verdict-${notFault ? "not-fault" : f.verdict}`, "data-check": f.check, "data-verdict": f.verdict, "data-fault": String(fault(f)) },
     h(
       "header",
       {},
       h("h4", {}, f.title),
-      h("span", { class: `badge verdict v-${f.verdict}` }, f.verdict.replace("_", " ")),
+      notFault
+        ? h("span", { class: "badge verdict v-not-fault" }, "yes (not a fault)")
+        : h("span", { class: `badge verdict v-${f.verdict}` }, f.verdict.replace("_", " ")),
       tagBadge(f.tag),
       f.reason ? h("code", { class: "reason", title: "Herald's reason code" }, f.reason) : null,
     ),
@@ -307,6 +417,8 @@ async function showTable(q: URLSearchParams): Promise<void> {
 function main(): void {
   $("key-form").addEventListener("submit", (ev) => void keySubmitted(ev));
   $("query").addEventListener("submit", querySubmitted);
+  $("recent-form").addEventListener("submit", recentSubmitted);
+  document.addEventListener("click", linkClicked);
   $("forget-key").addEventListener("click", forgetKey);
   const threadInput = ($<HTMLFormElement>("query").elements.namedItem("thread") as HTMLInputElement);
   threadInput.addEventListener("change", () => void suggestMessages(threadInput.value.trim()));

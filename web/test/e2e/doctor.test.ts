@@ -1,5 +1,7 @@
 // A removed participant's page drops the thread, and the doctor page shows
-// the right cause for a removed participant and for a dead token.
+// the right cause for a removed participant and for a dead token; its
+// triage views list every recipient of a message, and the undelivered
+// pairs of the last hour, by cause.
 //
 // Expired tokens: the server issues tokens of at least 60 minutes and its
 // clock cannot be moved from outside, so a real expired-token scenario
@@ -149,6 +151,110 @@ test("a revoked token stops the page with the reason and the mitigation; the doc
   await doctor.goBack();
   await doctor.locator("#report header.status").waitFor();
   await shot(doctor, "doctor-revoked");
+});
+
+/** noOverflow lists the cells of the page's evidence rows and triage tables whose content spills out of or is clipped by its column. */
+function overflowing(page: Page): Promise<string[]> {
+  return page.$$eval(".timeline li > *, .pairs td, .pairs th, .group .table-wrap, .finding", (els) =>
+    els
+      .filter((el) => {
+        const e = el as HTMLElement;
+        if (e.scrollWidth > e.clientWidth + 1) return true;
+        const card = e.closest(".finding, .group");
+        return !!card && card !== e && e.getBoundingClientRect().right > card.getBoundingClientRect().right + 1;
+      })
+      .map((el) => `${el.tagName.toLowerCase()}.${(el as HTMLElement).className}: ${el.textContent?.slice(0, 60)}`),
+  );
+}
+
+test("the triage views list every recipient by cause and link each row to its report; offline is not a red alarm", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  // Bob reads the thread live; Carol never runs a client (offline: not a fault); Dave is removed before the message.
+  const alice = await signIn(browser, server, "Alice");
+  const bob = await signIn(browser, server, "Bob");
+  const carol = (await server.admin.createIdentity()).identity.id;
+  const dave = (await server.admin.createIdentity()).identity.id;
+  const thread = await createThreadIn(alice.page, "Triage", [bob.id, carol, dave]);
+  await bob.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor();
+  await openThreadIn(bob.page, thread);
+  await (await alice.api()).removeParticipant(thread, dave);
+  const content = "the triage message, secret";
+  await sendIn(alice.page, content);
+  const sent = alice.page.locator("#messages li.msg", { hasText: content });
+  await sent.waitFor();
+  const message = (await sent.getAttribute("data-id"))!;
+  await bob.page.locator("#messages .body", { hasText: content }).waitFor();
+
+  // The page opens on the last hour's undelivered pairs, grouped by cause with counts.
+  const doctor = await openDoctor(browser, server);
+  const groupOf = (user: string) => doctor.locator(`#triage article.group:has(tr[data-user="${user}"])`);
+  await eventually(async () => {
+    await doctor.click("#recent-form button[type=submit]");
+    await doctor.locator("#triage header.triage-head").waitFor();
+    assert.equal(await doctor.locator(`#triage tr[data-message="${message}"]`).count(), 2, "Carol and Dave are listed as undelivered");
+  });
+  assert.equal(await groupOf(dave).getAttribute("data-cause"), "participant_removed");
+  assert.equal(await groupOf(dave).getAttribute("data-count"), "1");
+  assert.equal(await groupOf(carol).getAttribute("data-status"), "pending");
+  assert.equal(await doctor.locator(`#triage tr[data-user="${bob.id}"]`).count(), 0, "Bob got it: not in the undelivered list");
+  await shot(doctor, "doctor-triage-recent");
+
+  // The message links to every recipient's status for it: who got it, who did not, why.
+  await doctor.locator(`#triage tr[data-user="${dave}"] td a`, { hasText: message }).click();
+  await doctor.locator("#triage header.triage-head", { hasText: `Every recipient of message ${message}` }).waitFor();
+  assert.equal(new URL(doctor.url()).searchParams.get("thread"), thread);
+  const head = (await doctor.textContent("#triage header.triage-head"))!;
+  assert.match(head, new RegExp(`Sent by\\s*${alice.id} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d`));
+  assert.equal(await doctor.locator("#triage tbody tr").count(), 3, "Bob, Carol and Dave: the sender is not a recipient");
+  assert.equal(await groupOf(bob.id).getAttribute("data-status"), "delivered");
+  assert.equal(await groupOf(dave).getAttribute("data-status"), "not_delivered");
+  assert.equal(await groupOf(dave).getAttribute("data-cause"), "participant_removed");
+  assert.match((await groupOf(dave).locator("h4").textContent())!, /Not delivered: Participant removed/);
+  assert.equal(await groupOf(carol).getAttribute("data-status"), "pending");
+  // Faults first.
+  assert.equal(await doctor.locator("#triage article.group").first().getAttribute("data-cause"), "participant_removed");
+  assert.deepEqual(await overflowing(doctor), [], "triage tables fit their columns");
+  assert.ok(!(await doctor.textContent("body"))!.includes(content), "the page never shows the message's content");
+  await shot(doctor, "doctor-triage-thread");
+
+  // A row opens the one-user report, ids filled in.
+  await groupOf(carol).locator("a.why").click();
+  await doctor.locator("#report header.status").waitFor();
+  assert.equal(await doctor.inputValue("#query input[name=user]"), carol);
+  assert.equal(await doctor.inputValue("#query input[name=thread]"), thread);
+  assert.equal(await doctor.inputValue("#query input[name=message]"), message);
+  assert.equal(await doctor.locator("#triage").isVisible(), false);
+  const header = doctor.locator("#report header.status");
+  assert.equal(await header.getAttribute("data-status"), "pending");
+  assert.match((await header.locator(".sender").textContent())!, new RegExp(`${alice.id} at \\d{4}-`));
+  // Offline is confirmed, but it is not a fault: no red confirmed card.
+  const offline = doctor.locator('article[data-check="recipient_offline"]');
+  assert.equal(await offline.getAttribute("data-verdict"), "confirmed");
+  const red = await doctor.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--bad").trim());
+  const colours = await offline.evaluate((el) => [getComputedStyle(el).borderLeftColor, getComputedStyle(el.querySelector(".badge.verdict")!).color]);
+  const probe = await doctor.evaluate((c) => {
+    const el = document.createElement("span");
+    el.style.color = c;
+    document.body.append(el);
+    const rgb = getComputedStyle(el).color;
+    el.remove();
+    return rgb;
+  }, red);
+  assert.ok(!colours.includes(probe), `the offline card is drawn in the alarm colour ${probe}: ${colours}`);
+  assert.equal(await offline.locator(".badge.verdict").textContent(), "yes (not a fault)");
+  assert.equal(await doctor.locator("#report .v-confirmed").count(), 0, "no finding is badged confirmed");
+  assert.equal(await offline.getAttribute("data-fault"), "false");
+  assert.equal(await doctor.locator("#report h3", { hasText: /^Confirmed \(/ }).count(), 0, "nothing is listed under Confirmed");
+  await doctor.locator("#report .ruled-out summary").click();
+  assert.deepEqual(await overflowing(doctor), [], "evidence rows fit their columns");
+  assert.ok(!(await doctor.textContent("body"))!.includes(content), "the report never shows the message's content");
+  await shot(doctor, "doctor-triage-offline");
+
+  // Back to the list.
+  await doctor.goBack();
+  await doctor.locator("#triage header.triage-head", { hasText: message }).waitFor();
 });
 
 test("the doctor page renders a token_expired report (the doctor's golden file; rendering only)", { skip: SKIP, timeout: 60_000 }, async (t) => {

@@ -70,12 +70,16 @@ test("AdminClient reaches identities, the doctor and the evidence tables with th
   const a = new AdminClient("http://h", "hak_1", { fetch: f.fetch });
   await a.listEvidence("Connections", { user: "u_a", since: "2h" });
   await a.diagnose({ user: "u_a", thread: "t_1" });
+  await a.diagnoseThread({ thread: "t_1", message: "m_1" });
+  await a.diagnoseRecent("1h");
   await a.revokeAccessTokens("u_a");
   assert.deepEqual(
     f.calls.map((c) => `${c.method} ${c.url} ${c.headers["authorization"]}`),
     [
       "GET http://h/admin/events/Connections?user=u_a&since=2h Bearer hak_1",
       "GET http://h/admin/doctor?user=u_a&thread=t_1 Bearer hak_1",
+      "GET http://h/admin/doctor/thread?thread=t_1&message=m_1 Bearer hak_1",
+      "GET http://h/admin/doctor/recent?since=1h Bearer hak_1",
       "POST http://h/identities/u_a/:revokeAccessTokens Bearer hak_1",
     ],
   );
