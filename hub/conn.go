@@ -242,13 +242,30 @@ func (c *Conn) recycle(items []*item) {
 	c.qmu.Unlock()
 }
 
-// control runs fn on the writer, dropping it if the writer is saturated
-// with control work (pongs and errors are then lost, never events).
-func (c *Conn) control(fn func()) {
+// control runs fn on the writer; what names the work for the log. Work
+// the hub gives (a resync, a ledger flush) must not wait on one slow
+// writer, so when the writer's control queue is full fn is dropped,
+// counted (Stats.DroppedControl) and logged: a dropped resync waits for
+// the next period, a dropped flush for the next tick.
+func (c *Conn) control(what string, fn func()) {
 	select {
 	case c.ctl <- fn:
 	case <-c.done:
 	default:
+		c.hub.droppedControl.Add(1)
+		c.hub.log.Warn("connection control queue full: work dropped", "conn", c.id, "user", c.user, "work", what)
+	}
+}
+
+// fromClient runs fn, the handling of a client's frame, on the writer,
+// waiting for room in its control queue: acknowledgements are evidence
+// and pongs are answers, so they are never dropped; a client that sends
+// faster than its writer handles is slowed down instead (its frames wait
+// in the network), until the connection closes.
+func (c *Conn) fromClient(fn func()) {
+	select {
+	case c.ctl <- fn:
+	case <-c.done:
 	}
 }
 

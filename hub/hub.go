@@ -92,6 +92,7 @@ type Hub struct {
 	overflows      atomic.Int64 // queues that overflowed
 	droppedEvents  atomic.Int64 // sequenced signals dropped, read again from the store
 	droppedSignals atomic.Int64 // typing and receipt signals dropped, lost
+	droppedControl atomic.Int64 // hub work for a writer dropped on a full control queue (Conn.control)
 
 	mu    sync.RWMutex // guards users and conns
 	users map[herald.UserID]map[*Conn]struct{}
@@ -140,7 +141,7 @@ func (h *Hub) recheckEvery(period time.Duration) {
 // the store sees a steady trickle of catch-ups rather than a spike.
 func (h *Hub) resyncEvery(period time.Duration) {
 	defer h.wg.Done()
-	h.spread(period, func(c *Conn) { c.control(c.resync) })
+	h.spread(period, func(c *Conn) { c.control("periodic resync", c.resync) })
 }
 
 // spread calls fn for every connection once per period until Close, the
@@ -180,11 +181,13 @@ type Stats struct {
 	Overflows      int64 // connection queues that overflowed and were caught up from the store
 	DroppedEvents  int64 // sequenced signals dropped from them (read again from the store: not lost)
 	DroppedSignals int64 // typing and read-receipt signals dropped from them (lost live; receipts stay listable)
+	DroppedControl int64 // resyncs and ledger flushes dropped on a writer's full control queue (retried by their period)
 }
 
 // Stats returns the hub's counters.
 func (h *Hub) Stats() Stats {
-	return Stats{Overflows: h.overflows.Load(), DroppedEvents: h.droppedEvents.Load(), DroppedSignals: h.droppedSignals.Load()}
+	return Stats{Overflows: h.overflows.Load(), DroppedEvents: h.droppedEvents.Load(), DroppedSignals: h.droppedSignals.Load(),
+		DroppedControl: h.droppedControl.Load()}
 }
 
 // Config returns the configuration in force.
@@ -312,7 +315,7 @@ type Meta struct {
 // wait for the next one.
 func (h *Hub) Resync() {
 	for _, c := range h.all() {
-		c.control(c.resync)
+		c.control("resync", c.resync)
 	}
 }
 
@@ -331,7 +334,7 @@ func (h *Hub) SyncUser(u herald.UserID) {
 func (h *Hub) sync(conns []*Conn) {
 	for _, c := range conns {
 		done := make(chan struct{})
-		c.control(func() { c.flushRuns(false); close(done) })
+		c.control("ledger flush", func() { c.flushRuns(false); close(done) })
 		select {
 		case <-done:
 		case <-c.done:

@@ -15,12 +15,12 @@ func (c *Conn) Receive(ctx context.Context, f wire.ClientFrame) error {
 	c.Heard()
 	switch f.Type {
 	case wire.FramePing:
-		c.control(func() { c.send(frame(wire.ServerFrame{Type: wire.FramePong})) })
+		c.fromClient(func() { c.send(frame(wire.ServerFrame{Type: wire.FramePong})) })
 	case wire.FramePong:
 		c.misses.Store(0)
 	case wire.FrameAck:
 		acks := f.Acks
-		c.control(func() { c.ack(acks) })
+		c.fromClient(func() { c.ack(acks) })
 	case wire.FrameRefresh:
 		c.refresh(ctx, f.Token)
 	default:
@@ -54,13 +54,13 @@ func (c *Conn) refresh(ctx context.Context, bearer string) {
 	}
 	if err != nil {
 		e := &wire.ErrorBody{Code: string(herald.ErrorCode(err)), Reason: string(herald.ErrorReason(err)), Message: err.Error()}
-		c.control(func() { c.send(frame(wire.ServerFrame{Type: wire.FrameError, Error: e})) })
+		c.fromClient(func() { c.send(frame(wire.ServerFrame{Type: wire.FrameError, Error: e})) })
 		return
 	}
 	c.mu.Lock()
 	c.tok = tok
 	c.mu.Unlock()
-	c.control(func() {
+	c.fromClient(func() {
 		c.warned = false
 		exp := tok.ExpiresAt
 		c.row.TokenID = tok.ID

@@ -98,11 +98,16 @@ func (o *commitOrder) pass(t uint64) {
 
 // publish hands signals to the broker. The commit is already durable: a
 // signal the broker loses is repaired by the receiving side from the Store
-// (by Seq, on the next signal of the thread or on resume), so a publish
-// error does not fail the request.
+// (by Seq, on the next signal of the thread, on resume, or by the hub's
+// periodic resync), so a publish error does not fail the request; it is
+// counted (PublishFailures) and logged.
 func (s *Service) publish(ctx context.Context, signals ...herald.Signal) {
 	for _, sig := range signals {
-		s.broker.Publish(context.WithoutCancel(ctx), sig)
+		if err := s.broker.Publish(context.WithoutCancel(ctx), sig); err != nil {
+			s.publishFailures.Add(1)
+			s.log.Warn("publish failed: the receivers will read it from the store", "kind", sig.Kind,
+				"thread", sig.ThreadID, "seq", sig.Seq, "err", err)
+		}
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/clocktest"
 	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/postgres"
+	"github.com/herald-chat/herald/postgres/pgtest"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -56,16 +58,51 @@ func (n *node) lastRecipients() []herald.UserID {
 	return r
 }
 
-// twoNodes returns two Services on one SQLite store, sharing a signing key
-// and a clock, each with its own caches and broker.
-func twoNodes(t *testing.T) (*node, *node, *clocktest.Clock) {
-	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatal(err)
+// engines opens, per Store engine, the stores of two nodes of one
+// deployment: SQLite shares one Store (one file, one writer); PostgreSQL
+// gives each node its own Store on one schema, as two servers would.
+// PostgreSQL is skipped where HERALD_TEST_POSTGRES is unset.
+var engines = []struct {
+	name string
+	open func(t *testing.T) (herald.Store, herald.Store)
+}{
+	{"sqlite", func(t *testing.T) (herald.Store, herald.Store) {
+		store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "herald.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		return store, store
+	}},
+	{"postgres", func(t *testing.T) (herald.Store, herald.Store) {
+		dsn := pgtest.DSN(t)
+		schema := pgtest.Schema(t, dsn)
+		open := func() herald.Store {
+			store, err := postgres.Open(t.Context(), dsn, postgres.WithSchema(schema), postgres.WithMaxConns(4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			return store
+		}
+		return open(), open()
+	}},
+}
+
+// forEngines runs test once per engine.
+func forEngines(t *testing.T, test func(t *testing.T, a, b herald.Store)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			a, b := e.open(t)
+			test(t, a, b)
+		})
 	}
-	t.Cleanup(func() { store.Close() })
+}
+
+// twoNodes returns two Services, one on each store, sharing a signing key
+// and a clock, each with its own caches and broker.
+func twoNodes(t *testing.T, storeA, storeB herald.Store) (*node, *node, *clocktest.Clock) {
+	t.Helper()
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +110,7 @@ func twoNodes(t *testing.T) (*node, *node, *clocktest.Clock) {
 	clock := clocktest.New(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
 	limits := service.DefaultLimits()
 	limits.WriteRate = 0
-	mk := func() *node {
+	mk := func(store herald.Store) *node {
 		n := &node{}
 		broker := inmem.New()
 		if _, err := broker.Subscribe(func(s herald.Signal) {
@@ -92,7 +129,7 @@ func twoNodes(t *testing.T) (*node, *node, *clocktest.Clock) {
 		n.svc = svc
 		return n
 	}
-	return mk(), mk(), clock
+	return mk(storeA), mk(storeB), clock
 }
 
 func users(cs ...service.Caller) []herald.UserID {
@@ -109,7 +146,11 @@ func users(cs ...service.Caller) []herald.UserID {
 // another node is in (or out of) the next send's recipients here, and a
 // send that hits the cache reads no member list.
 func TestRecipientsCacheAcrossNodes(t *testing.T) {
-	a, b, _ := twoNodes(t)
+	forEngines(t, testRecipientsCacheAcrossNodes)
+}
+
+func testRecipientsCacheAcrossNodes(t *testing.T, storeA, storeB herald.Store) {
+	a, b, _ := twoNodes(t, storeA, storeB)
 	ctx := context.Background()
 	alice, bob, carol := mustCaller(t, a.svc), mustCaller(t, a.svc), mustCaller(t, a.svc)
 	th, _, err := a.svc.CreateThread(ctx, alice, service.NewThread{Topic: "t", Participants: []service.NewParticipant{{User: bob.User}}})
@@ -150,9 +191,14 @@ func TestRecipientsCacheAcrossNodes(t *testing.T) {
 }
 
 // A participant added with a shareHistoryTime after a message's creation
-// does not receive it, on a cache hit as on a miss.
+// does not receive it, on a cache hit as on a miss; a later message, from
+// the same cached members, reaches them.
 func TestRecipientsCacheKeepsShareHistoryTime(t *testing.T) {
-	a, _, clock := twoNodes(t)
+	forEngines(t, testRecipientsCacheKeepsShareHistoryTime)
+}
+
+func testRecipientsCacheKeepsShareHistoryTime(t *testing.T, storeA, storeB herald.Store) {
+	a, _, clock := twoNodes(t, storeA, storeB)
 	ctx := context.Background()
 	alice, dan := mustCaller(t, a.svc), mustCaller(t, a.svc)
 	later := clock.Now().Add(time.Hour)
@@ -161,12 +207,21 @@ func TestRecipientsCacheKeepsShareHistoryTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 2 { // a miss, then a hit
-		if _, err := a.svc.SendMessage(ctx, alice, th.ID, service.NewMessage{Content: "early"}); err != nil {
+	send := func(step string, want []herald.UserID) {
+		t.Helper()
+		before := a.lists.Load()
+		if _, err := a.svc.SendMessage(ctx, alice, th.ID, service.NewMessage{Content: step}); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := a.lastRecipients(), users(alice); !slices.Equal(got, want) {
-			t.Errorf("send %d, before dan's shareHistoryTime: got recipients %v, want %v", i, got, want)
+		if got := a.lastRecipients(); !slices.Equal(got, want) {
+			t.Errorf("%s: got recipients %v, want %v", step, got, want)
+		}
+		if step != "miss" && a.lists.Load() != before {
+			t.Errorf("%s: listed the members; want a cache hit", step)
 		}
 	}
+	send("miss", users(alice))
+	send("hit before dan's shareHistoryTime", users(alice))
+	clock.Advance(2 * time.Hour)
+	send("hit after dan's shareHistoryTime", users(alice, dan))
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -88,20 +90,39 @@ type Service struct {
 	broker   herald.Broker
 	order    commitOrder // publishes the signals of transactions in commit order
 	rosters  rosters     // each thread's members by roster version (roster.go)
+	log      *slog.Logger
+
+	publishFailures atomic.Int64 // signals the broker refused (see publish)
 }
+
+// Option configures New.
+type Option func(*Service)
+
+// WithLogger sends the service's warnings (a signal the broker refused) to
+// log; without it they are only counted.
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Service) { s.log = log }
+}
+
+// PublishFailures returns how many signals the broker refused since New.
+func (s *Service) PublishFailures() int64 { return s.publishFailures.Load() }
 
 // New returns a Service. Every dependency is required; broker receives
 // the signal of every committed change.
-func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock herald.Clock, ids herald.IDs, limits Limits) (*Service, error) {
+func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock herald.Clock, ids herald.IDs, limits Limits, opts ...Option) (*Service, error) {
 	if store == nil || tokens == nil || broker == nil || clock == nil || ids == nil {
 		return nil, errors.New("service.New: store, tokens, broker, clock and ids are required")
 	}
 	if limits.MaxPageSize <= 0 || limits.DefaultPageSize <= 0 || limits.DefaultPageSize > limits.MaxPageSize {
 		return nil, fmt.Errorf("service.New: bad page sizes %d/%d", limits.DefaultPageSize, limits.MaxPageSize)
 	}
-	return &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
+	s := &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
 		writes: newLimiter(limits.WriteRate, limits.WriteBurst), failures: newFailures(limits.AuthFailureRate, limits.AuthFailureBurst),
-		broker: broker}, nil
+		broker: broker, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
 }
 
 // Limits returns the limits in force.

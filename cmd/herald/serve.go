@@ -181,7 +181,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, nil, nil, err
 	}
-	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), broker, clock, ids, limits)
+	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), broker, clock, ids, limits, service.WithLogger(log))
 	if err != nil {
 		broker.Close()
 		store.Close()
