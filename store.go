@@ -105,21 +105,17 @@ type Tx interface {
 	LockThread(ctx context.Context, id ThreadID) (Thread, error)
 	// NextSeq locks the thread against other writers until the transaction
 	// ends, allocates its next Seq and records at as the thread's last
-	// activity (and as LastMessageAt when message is true).
-	NextSeq(ctx context.Context, thread ThreadID, at time.Time, message bool) (Seq, error)
+	// activity (and as LastMessageAt when message is true). It returns the
+	// Seq with the thread's roster version, read in the same statement,
+	// under the lock (see Head). ErrNotFound if the thread does not exist.
+	NextSeq(ctx context.Context, thread ThreadID, at time.Time, message bool) (Head, error)
 	// AppendEvent stores an event whose Seq came from NextSeq.
 	AppendEvent(ctx context.Context, e Event) error
 
 	// PutParticipant inserts or replaces the user's membership of the
-	// thread, and gives the thread a new roster version (see Roster).
+	// thread, and gives the thread a new roster version (see Head). It is
+	// the only write that changes a thread's participants.
 	PutParticipant(ctx context.Context, p Participant) error
-	// Roster returns the thread's roster version: a value that names one
-	// state of its participants, replaced by every PutParticipant and never
-	// reused (a rolled-back change's value is never committed). Read after
-	// NextSeq or LockThread, under the thread's lock, it says whether a
-	// list of members read earlier is still the current one. ErrNotFound if
-	// the thread does not exist.
-	Roster(ctx context.Context, thread ThreadID) (int64, error)
 
 	// CreateMessage stores a message whose Seq came from NextSeq. A second
 	// message with the same (thread, sender, ClientMessageID) is ErrConflict.
@@ -129,6 +125,22 @@ type Tx interface {
 
 	// PutReadReceipt replaces the user's receipt in the thread.
 	PutReadReceipt(ctx context.Context, r ReadReceipt) error
+}
+
+// Head is what NextSeq returns: the Seq it allocated and the thread's
+// roster version at that moment.
+type Head struct {
+	Seq Seq
+	// Roster names one state of the thread's current participants (what
+	// ListMembers returns). Every PutParticipant replaces it with a fresh
+	// random non-zero value, never a counter, so a value written by a
+	// transaction that rolled back is never committed by another: equal
+	// rosters of one thread mean equal participants, on every node. Read
+	// by NextSeq under the thread's lock, it stays current until the
+	// transaction ends unless the transaction itself calls PutParticipant;
+	// that is what lets the service cache a thread's members and still be
+	// exact.
+	Roster int64
 }
 
 // Page is offset paging for small, slowly changing lists.

@@ -110,10 +110,11 @@ func load(b *testing.B, s herald.Store, path string) {
 			if err := tx.CreateThread(ctx, herald.Thread{ID: id, Topic: "bench", CreatedBy: uid(th * benchMembers), CreatedAt: t0, UpdatedAt: t0}, "", ""); err != nil {
 				return err
 			}
-			seq, err := tx.NextSeq(ctx, id, t0, false)
+			head, err := tx.NextSeq(ctx, id, t0, false)
 			if err != nil {
 				return err
 			}
+			seq := head.Seq
 			if err := tx.AppendEvent(ctx, herald.Event{ThreadID: id, Seq: seq, Type: herald.EventThreadCreated, Actor: uid(th * benchMembers), At: t0}); err != nil {
 				return err
 			}
@@ -124,10 +125,11 @@ func load(b *testing.B, s herald.Store, path string) {
 			}
 			for j := range benchPerThr {
 				at := t0.Add(time.Duration(j) * time.Second)
-				seq, err := tx.NextSeq(ctx, id, at, true)
+				head, err := tx.NextSeq(ctx, id, at, true)
 				if err != nil {
 					return err
 				}
+				seq := head.Seq
 				msg := herald.Message{ID: mid(th, j), ThreadID: id, Seq: seq, Type: herald.MessageText, SenderID: uid(th*benchMembers + j%benchMembers),
 					Content: "benchmark message", CreatedAt: at, Version: 1}
 				if err := tx.CreateMessage(ctx, msg); err != nil {

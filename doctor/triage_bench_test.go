@@ -104,10 +104,11 @@ func loadTriage(b *testing.B, s herald.Store, path string, messages int) {
 			if err := tx.CreateThread(ctx, herald.Thread{ID: id, Topic: "bench", CreatedBy: members[0], CreatedAt: t0, UpdatedAt: t0}, "", ""); err != nil {
 				return err
 			}
-			seq, err := tx.NextSeq(ctx, id, t0, false)
+			head, err := tx.NextSeq(ctx, id, t0, false)
 			if err != nil {
 				return err
 			}
+			seq := head.Seq
 			if err := tx.AppendEvent(ctx, herald.Event{ThreadID: id, Seq: seq, Type: herald.EventThreadCreated, Actor: members[0], At: t0, Users: members}); err != nil {
 				return err
 			}
@@ -118,10 +119,11 @@ func loadTriage(b *testing.B, s herald.Store, path string, messages int) {
 			}
 			for j := range n {
 				at := t0.Add(time.Duration(j) * time.Second)
-				seq, err := tx.NextSeq(ctx, id, at, true)
+				head, err := tx.NextSeq(ctx, id, at, true)
 				if err != nil {
 					return err
 				}
+				seq := head.Seq
 				m := herald.Message{ID: msg(j), ThreadID: id, Seq: seq, Type: herald.MessageText, SenderID: members[j%len(members)], Content: "benchmark message", CreatedAt: at, Version: 1}
 				if err := tx.CreateMessage(ctx, m); err != nil {
 					return err

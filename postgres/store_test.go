@@ -106,10 +106,11 @@ func TestNextSeqAcrossNodes(t *testing.T) {
 				actor := herald.UserID(fmt.Sprintf("u_%d_%d", n, w))
 				for i := range perWriter {
 					err := s.Update(ctx, func(tx herald.Tx) error {
-						seq, err := tx.NextSeq(ctx, "t_a", time.UnixMilli(int64(i+1)), true)
+						head, err := tx.NextSeq(ctx, "t_a", time.UnixMilli(int64(i+1)), true)
 						if err != nil {
 							return err
 						}
+						seq := head.Seq
 						return tx.AppendEvent(ctx, herald.Event{ThreadID: "t_a", Seq: seq,
 							Type: herald.EventMessageReceived, Actor: actor, At: time.UnixMilli(int64(i + 1))})
 					})

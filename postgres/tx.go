@@ -93,21 +93,22 @@ func (t *tx) UpdateThread(ctx context.Context, th herald.Thread) error {
 }
 
 // NextSeq allocates the thread's next Seq and records at as its UpdatedAt
-// (and LastMessageAt when message is true); ErrNotFound if the thread does
-// not exist. The UPDATE takes the thread row's lock, which holds every other
+// (and LastMessageAt when message is true), and returns it with the
+// thread's roster; ErrNotFound if the thread does not exist. The UPDATE
+// takes the thread row's lock, which holds every other
 // writer of the thread, on any node, until this transaction ends: the
 // increment of a committed row is what makes Seqs gap-free. (Never a
 // database sequence: those skip numbers on rollback.)
-func (t *tx) NextSeq(ctx context.Context, thread herald.ThreadID, at time.Time, message bool) (herald.Seq, error) {
-	var seq herald.Seq
+func (t *tx) NextSeq(ctx context.Context, thread herald.ThreadID, at time.Time, message bool) (herald.Head, error) {
+	var h herald.Head
 	err := t.q.QueryRow(ctx, `UPDATE threads
 		SET last_seq = last_seq + 1, updated_at = $2,
 			last_message_at = CASE WHEN $3 THEN $2 ELSE last_message_at END
-		WHERE id = $1 RETURNING last_seq`, thread, millis(at), message).Scan(&seq)
+		WHERE id = $1 RETURNING last_seq, roster`, thread, millis(at), message).Scan(&h.Seq, &h.Roster)
 	if err != nil {
-		return 0, classify(err, "next seq of %s", thread)
+		return herald.Head{}, classify(err, "next seq of %s", thread)
 	}
-	return seq, nil
+	return h, nil
 }
 
 // AppendEvent stores e; ErrConflict if the thread already has e.Seq,
@@ -119,10 +120,11 @@ func (t *tx) AppendEvent(ctx context.Context, e herald.Event) error {
 	return mustInsert(tag, err, "append event %d of %s", e.Seq, e.ThreadID)
 }
 
-// PutParticipant inserts or wholly replaces p's membership of its thread;
-// ErrNotFound if the thread does not exist.
+// PutParticipant inserts or wholly replaces p's membership of its thread
+// and gives the thread a new roster, in one statement; ErrNotFound if the
+// thread does not exist.
 func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO participants (thread_id, user_id, display_name,
+	_, err := t.q.Exec(ctx, `WITH put AS (INSERT INTO participants (thread_id, user_id, display_name,
 		metadata, share_history_time, added_at, added_by, added_seq, removed_at, removed_by, removed_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (thread_id, user_id) DO UPDATE SET
@@ -130,27 +132,14 @@ func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
 			share_history_time = excluded.share_history_time,
 			added_at = excluded.added_at, added_by = excluded.added_by, added_seq = excluded.added_seq,
 			removed_at = excluded.removed_at, removed_by = excluded.removed_by,
-			removed_seq = excluded.removed_seq`,
+			removed_seq = excluded.removed_seq)
+		UPDATE threads SET roster = $12 WHERE id = $1`,
 		p.ThreadID, p.UserID, p.DisplayName, jsonArg(p.Metadata), millis(p.ShareHistoryTime),
-		millis(p.AddedAt), p.AddedBy, p.AddedSeq, millis(p.RemovedAt), p.RemovedBy, p.RemovedSeq)
+		millis(p.AddedAt), p.AddedBy, p.AddedSeq, millis(p.RemovedAt), p.RemovedBy, p.RemovedSeq, newRoster())
 	if err != nil {
 		return classify(err, "put participant %s of %s", p.UserID, p.ThreadID)
 	}
-	_, err = t.q.Exec(ctx, `UPDATE threads SET roster = $2 WHERE id = $1`, p.ThreadID, newRoster())
-	if err != nil {
-		return classify(err, "roster of %s", p.ThreadID)
-	}
 	return nil
-}
-
-// Roster returns the thread's roster version; ErrNotFound if the thread
-// does not exist.
-func (t *tx) Roster(ctx context.Context, thread herald.ThreadID) (int64, error) {
-	var r int64
-	if err := t.q.QueryRow(ctx, `SELECT roster FROM threads WHERE id = $1`, thread).Scan(&r); err != nil {
-		return 0, classify(err, "roster of %s", thread)
-	}
-	return r, nil
 }
 
 // newRoster returns a fresh roster version: random, non-zero, so that a

@@ -60,7 +60,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 			return err
 		}
 		// NextSeq locks the thread, so two nodes cannot both miss the key.
-		seq, err := tx.NextSeq(ctx, id, now, true)
+		head, err := tx.NextSeq(ctx, id, now, true)
 		if err != nil {
 			return internal("allocate seq", err)
 		}
@@ -73,7 +73,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 				return internal("find message by client id", err)
 			}
 		}
-		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Seq: seq, Type: herald.EventMessageReceived, Actor: c.User, At: now}, create: &msg})
+		_, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: id, Type: herald.EventMessageReceived, Actor: c.User, At: now}, head: head, create: &msg})
 		return err
 	})
 	var replay errReplay

@@ -11,15 +11,18 @@ import (
 const maxRosters = 4096
 
 // rosters caches each thread's current members by the thread's roster
-// version (herald.Tx.Roster), so that a send to a thread of 1,000 reads
-// one column of one row instead of 1,000 rows inside the transaction that
-// holds the thread's lock. The roster is read under that lock and every
-// change of membership replaces it, on every node, so a hit is the
-// committed membership: exact across nodes without any invalidation
-// message. A roster value names one state, committed or not, so filling
-// the cache from any transaction is safe, except from one that changed the
-// membership itself (its roster, read before its own change, would name
-// the state before it): those bypass the cache (batch.rosterChanged).
+// version (herald.Head.Roster), so that a send to a thread of 1,000 reads
+// no participant rows inside the transaction that holds the thread's lock:
+// NextSeq returns the roster in the statement that takes that lock. Every
+// change of membership replaces the roster, on every node, and no other
+// writer of the thread can commit one while the lock is held, so a hit is
+// the committed membership: exact across nodes without any invalidation
+// message. A roster value names one state, committed or not (a rolled-back
+// change's value is never committed), so filling the cache from any
+// transaction is safe, except from one that changed the membership itself:
+// its NextSeq may have come before its own change and name the state
+// before it. Those bypass the cache for reading and filling
+// (batch.rosterChanged, set by rosterTx).
 type rosters struct {
 	mu sync.Mutex // guards m
 	m  map[herald.ThreadID]roster
@@ -59,14 +62,12 @@ func (r *rosters) put(thread herald.ThreadID, version int64, members []herald.Me
 }
 
 // members returns the thread's current participants, from the cache when
-// the roster read in tx (under the thread's lock) matches.
-func (s *Service) members(ctx context.Context, tx herald.Tx, b *batch, thread herald.ThreadID) ([]herald.Member, error) {
+// version, the roster that NextSeq returned for thread in tx, matches. The
+// slice may be shared with the cache and other transactions: callers must
+// not modify it.
+func (s *Service) members(ctx context.Context, tx herald.Tx, b *batch, thread herald.ThreadID, version int64) ([]herald.Member, error) {
 	if b.rosterChanged {
 		return tx.ListMembers(ctx, thread)
-	}
-	version, err := tx.Roster(ctx, thread)
-	if err != nil {
-		return nil, err
 	}
 	if m, ok := s.rosters.get(thread, version); ok {
 		return m, nil

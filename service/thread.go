@@ -249,23 +249,24 @@ func (s *Service) DeleteThread(ctx context.Context, c Caller, id herald.ThreadID
 // change is one sequenced change to a thread.
 type change struct {
 	event  herald.Event
+	head   herald.Head     // the caller's NextSeq of the event's thread in this transaction; zero: record calls it
 	create *herald.Message // a message to store under the event's Seq
 	about  *herald.Message // the message an edit or deletion concerns
 	thread *herald.Thread  // the thread after a thread event
 }
 
-// record allocates the next Seq (unless c.event.Seq was allocated
+// record allocates the next Seq (unless c.head holds one allocated
 // already), appends the event, stores c.create under the same Seq, and
 // queues the signal that b publishes after the commit.
 func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) (herald.Seq, error) {
-	e := c.event
-	if e.Seq == 0 {
-		seq, err := tx.NextSeq(ctx, e.ThreadID, e.At, c.create != nil)
-		if err != nil {
+	e, head := c.event, c.head
+	if head.Seq == 0 {
+		var err error
+		if head, err = tx.NextSeq(ctx, e.ThreadID, e.At, c.create != nil); err != nil {
 			return 0, internal("allocate seq", err)
 		}
-		e.Seq = seq
 	}
+	e.Seq = head.Seq
 	if msg := c.create; msg != nil {
 		if msg.ID == "" {
 			msg.ID = herald.MessageID(s.ids.New(herald.PrefixMessage))
@@ -286,7 +287,7 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) 
 	if subject == nil {
 		subject = c.about
 	}
-	to, err := s.recipients(ctx, tx, b, e, subject)
+	to, err := s.recipients(ctx, tx, b, e, head.Roster, subject)
 	if err != nil {
 		return 0, err
 	}
@@ -297,9 +298,10 @@ func (s *Service) record(ctx context.Context, tx herald.Tx, b *batch, c change) 
 
 // recipients returns who receives event e: the current participants and
 // the users e adds or removes, less those who may not see msg (a message
-// created before their shareHistoryTime).
-func (s *Service) recipients(ctx context.Context, tx herald.Tx, b *batch, e herald.Event, msg *herald.Message) ([]herald.UserID, error) {
-	ps, err := s.members(ctx, tx, b, e.ThreadID)
+// created before their shareHistoryTime). roster is what NextSeq returned
+// for e in tx (see members).
+func (s *Service) recipients(ctx context.Context, tx herald.Tx, b *batch, e herald.Event, roster int64, msg *herald.Message) ([]herald.UserID, error) {
+	ps, err := s.members(ctx, tx, b, e.ThreadID, roster)
 	if err != nil {
 		return nil, internal("list recipients", err)
 	}

@@ -50,10 +50,11 @@ func BenchmarkCommit(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		err := s.Update(ctx, func(tx herald.Tx) error {
-			seq, err := tx.NextSeq(ctx, th, time.Now(), true)
+			head, err := tx.NextSeq(ctx, th, time.Now(), true)
 			if err != nil {
 				return err
 			}
+			seq := head.Seq
 			return tx.AppendEvent(ctx, herald.Event{ThreadID: th, Seq: seq, Type: herald.EventMessageReceived, Actor: "u_0", At: time.Now()})
 		})
 		if err != nil {
@@ -121,10 +122,11 @@ func BenchmarkListEvents(b *testing.B) {
 	ctx := context.Background()
 	err := s.Update(ctx, func(tx herald.Tx) error {
 		for range 500 {
-			seq, err := tx.NextSeq(ctx, th, time.Now(), true)
+			head, err := tx.NextSeq(ctx, th, time.Now(), true)
 			if err != nil {
 				return err
 			}
+			seq := head.Seq
 			if err := tx.AppendEvent(ctx, herald.Event{ThreadID: th, Seq: seq, Type: herald.EventMessageReceived, Actor: "u_0", At: time.Now()}); err != nil {
 				return err
 			}

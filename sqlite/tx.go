@@ -96,20 +96,21 @@ func (t *tx) UpdateThread(ctx context.Context, th herald.Thread) error {
 }
 
 // NextSeq allocates the thread's next Seq and records at as its UpdatedAt
-// (and LastMessageAt when message is true); ErrNotFound if the thread does
-// not exist. The write lock the transaction took at BEGIN IMMEDIATE holds
-// every other writer off until it ends.
-func (t *tx) NextSeq(ctx context.Context, thread herald.ThreadID, at time.Time, message bool) (herald.Seq, error) {
-	var seq herald.Seq
+// (and LastMessageAt when message is true), and returns it with the
+// thread's roster; ErrNotFound if the thread does not exist. The write lock
+// the transaction took at BEGIN IMMEDIATE holds every other writer off
+// until it ends.
+func (t *tx) NextSeq(ctx context.Context, thread herald.ThreadID, at time.Time, message bool) (herald.Head, error) {
+	var h herald.Head
 	ms := millis(at)
 	err := t.q.QueryRowContext(ctx, `UPDATE threads
 		SET last_seq = last_seq + 1, updated_at = ?,
 			last_message_at = CASE WHEN ? THEN ? ELSE last_message_at END
-		WHERE id = ? RETURNING last_seq`, ms, message, ms, thread).Scan(&seq)
+		WHERE id = ? RETURNING last_seq, roster`, ms, message, ms, thread).Scan(&h.Seq, &h.Roster)
 	if err != nil {
-		return 0, classify(err, "next seq of %s", thread)
+		return herald.Head{}, classify(err, "next seq of %s", thread)
 	}
-	return seq, nil
+	return h, nil
 }
 
 // AppendEvent stores e; ErrConflict if the thread already has e.Seq,
@@ -124,8 +125,9 @@ func (t *tx) AppendEvent(ctx context.Context, e herald.Event) error {
 	return nil
 }
 
-// PutParticipant inserts or wholly replaces p's membership of its thread;
-// ErrNotFound if the thread does not exist.
+// PutParticipant inserts or wholly replaces p's membership of its thread
+// and gives the thread a new roster; ErrNotFound if the thread does not
+// exist.
 func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
 	_, err := t.q.ExecContext(ctx, `INSERT INTO participants (thread_id, user_id, display_name,
 		metadata, share_history_time, added_at, added_by, added_seq, removed_at, removed_by, removed_seq)
@@ -146,16 +148,6 @@ func (t *tx) PutParticipant(ctx context.Context, p herald.Participant) error {
 		return classify(err, "roster of %s", p.ThreadID)
 	}
 	return nil
-}
-
-// Roster returns the thread's roster version; ErrNotFound if the thread
-// does not exist.
-func (t *tx) Roster(ctx context.Context, thread herald.ThreadID) (int64, error) {
-	var r int64
-	if err := t.q.QueryRowContext(ctx, `SELECT roster FROM threads WHERE id = ?`, thread).Scan(&r); err != nil {
-		return 0, classify(err, "roster of %s", thread)
-	}
-	return r, nil
 }
 
 // newRoster returns a fresh roster version: random, non-zero, so that a

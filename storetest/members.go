@@ -171,59 +171,72 @@ func testMissingThread(t *testing.T, s herald.Store) {
 // errRollback makes an Update roll back.
 var errRollback = errors.New("roll back")
 
-// roster reads thread's roster version in a transaction of its own.
-func roster(tb testing.TB, s herald.Store, thread herald.ThreadID) int64 {
-	tb.Helper()
-	var r int64
-	update(tb, s, func(tx herald.Tx) error {
-		var err error
-		r, err = tx.Roster(tb.Context(), thread)
-		return err
-	})
-	return r
-}
-
-// testRoster: every PutParticipant gives the thread a new roster version,
-// other writes keep it, a rolled-back PutParticipant leaves the committed
-// one, and Roster of a missing thread is not_found.
+// testRoster: the roster NextSeq returns changes with every PutParticipant
+// of the thread (seen by NextSeq in the same transaction too) and with
+// nothing else; a rolled-back PutParticipant leaves the committed roster,
+// and its value is not the one the next committed change gets.
 func testRoster(t *testing.T, s herald.Store) {
 	ctx := t.Context()
 	createThreads(t, s, newThread("t_a", "u_a", 0), newThread("t_b", "u_a", 0))
-	r0 := roster(t, s, "t_a")
-	putParticipants(t, s, member("t_a", "u_b", 1))
-	r1 := roster(t, s, "t_a")
+	putParticipants(t, s, member("t_a", "u_a", 1))
+	r0 := nextHead(t, s, "t_a", 1000, false).Roster
+	putParticipants(t, s, member("t_a", "u_b", 2))
+	r1 := nextHead(t, s, "t_a", 2000, false).Roster
 	if r1 == r0 {
 		t.Errorf("roster after PutParticipant: got %d, the same as before; want a new one", r1)
 	}
-	nextSeq(t, s, "t_a", 2000, true) // a send: the membership is unchanged
-	if got := roster(t, s, "t_a"); got != r1 {
-		t.Errorf("roster after NextSeq: got %d, want %d (unchanged)", got, r1)
+	removed := member("t_a", "u_b", 2)
+	removed.RemovedAt, removed.RemovedBy, removed.RemovedSeq = at(2500), "u_a", 3
+	putParticipants(t, s, removed)
+	r2 := nextHead(t, s, "t_a", 3000, false).Roster
+	if r2 == r1 || r2 == r0 {
+		t.Errorf("roster after a removal: got %d, one of the earlier %d, %d; want a new one", r2, r0, r1)
 	}
-	putParticipants(t, s, member("t_b", "u_c", 1)) // another thread's membership
-	if got := roster(t, s, "t_a"); got != r1 {
-		t.Errorf("roster after a change to another thread: got %d, want %d (unchanged)", got, r1)
+
+	// Sends, other thread writes and another thread's membership keep it.
+	sendMessages(t, s, "t_a", "u_a", 3, 4000)
+	th, err := s.GetThread(ctx, "t_a")
+	if err != nil {
+		t.Fatalf("GetThread: got error %v, want nil", err)
 	}
-	err := s.Update(ctx, func(tx herald.Tx) error {
-		if err := tx.PutParticipant(ctx, member("t_a", "u_d", 3)); err != nil {
+	th.Topic, th.UpdatedAt = "renamed", at(5000)
+	update(t, s, func(tx herald.Tx) error {
+		if err := tx.UpdateThread(ctx, th); err != nil {
 			return err
 		}
-		inside, err := tx.Roster(ctx, "t_a")
-		if err != nil {
+		return tx.PutReadReceipt(ctx, herald.ReadReceipt{ThreadID: "t_a", UserID: "u_a", MessageID: "m_x", ReadAt: at(5000)})
+	})
+	putParticipants(t, s, member("t_b", "u_c", 1))
+	if got := nextHead(t, s, "t_a", 6000, true).Roster; got != r2 {
+		t.Errorf("roster after sends, a thread update, a receipt and another thread's change: got %d, want %d (unchanged)", got, r2)
+	}
+
+	// A rolled-back change: NextSeq inside it sees its new roster; after
+	// it, the committed one is back, and the next committed change gets
+	// another value (a counter would hand out the rolled-back one again).
+	var inside herald.Head
+	err = s.Update(ctx, func(tx herald.Tx) error {
+		if err := tx.PutParticipant(ctx, member("t_a", "u_d", 7)); err != nil {
 			return err
 		}
-		if inside == r1 {
-			t.Errorf("roster inside the transaction that changed the membership: got %d, the committed one; want its own", inside)
+		var err error
+		if inside, err = tx.NextSeq(ctx, "t_a", at(7000), false); err != nil {
+			return err
 		}
 		return errRollback
 	})
 	if err != errRollback {
-		t.Fatalf("rolled-back update: got %v, want errRollback", err)
+		t.Fatalf("rolled-back Update: got error %v, want errRollback", err)
 	}
-	if got := roster(t, s, "t_a"); got != r1 {
-		t.Errorf("roster after a rolled-back PutParticipant: got %d, want the committed %d", got, r1)
+	if inside.Roster == r2 {
+		t.Errorf("roster inside the transaction that changed the membership: got %d, the committed one; want its own", inside.Roster)
 	}
-	err = s.Update(ctx, func(tx herald.Tx) error { _, err := tx.Roster(ctx, "t_missing"); return err })
-	if !herald.IsNotFound(err) {
-		t.Errorf("Roster of a missing thread: got %v, want not_found", err)
+	if got := nextHead(t, s, "t_a", 8000, false).Roster; got != r2 {
+		t.Errorf("roster after a rolled-back PutParticipant: got %d, want the committed %d", got, r2)
+	}
+	putParticipants(t, s, member("t_a", "u_d", 9))
+	if got := nextHead(t, s, "t_a", 9000, false).Roster; got == r2 || got == inside.Roster {
+		t.Errorf("roster after a committed change following a rolled-back one: got %d; want neither the old %d nor the rolled-back %d",
+			got, r2, inside.Roster)
 	}
 }

@@ -214,10 +214,11 @@ func testEvents(t *testing.T, s herald.Store) {
 	var want []herald.Event
 	update(t, s, func(tx herald.Tx) error {
 		for i := range 6 {
-			seq, err := tx.NextSeq(ctx, "t_a", at(i*1000), false)
+			h, err := tx.NextSeq(ctx, "t_a", at(i*1000), false)
 			if err != nil {
 				return err
 			}
+			seq := h.Seq
 			e := herald.Event{ThreadID: "t_a", Seq: seq, Type: herald.EventParticipantsAdded,
 				Actor: "u_a", At: at(i * 1000), Users: []herald.UserID{"u_b", "u_c"},
 				Data: json.RawMessage(`{"topic":"new","n":1}`)}

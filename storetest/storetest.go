@@ -192,10 +192,11 @@ func sendMessages(tb testing.TB, s herald.Store, thread herald.ThreadID, sender 
 		sent = sent[:0]
 		for i := range n {
 			created := at(ms + i*1000)
-			seq, err := tx.NextSeq(tb.Context(), thread, created, true)
+			h, err := tx.NextSeq(tb.Context(), thread, created, true)
 			if err != nil {
 				return err
 			}
+			seq := h.Seq
 			m := herald.Message{
 				ID:                herald.MessageID(fmt.Sprintf("m_%s_%d", thread, seq)),
 				ThreadID:          thread,

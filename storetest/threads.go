@@ -117,13 +117,20 @@ func testUpdateThread(t *testing.T, s herald.Store) {
 // nextSeq allocates one Seq of thread in its own Update.
 func nextSeq(tb testing.TB, s herald.Store, thread herald.ThreadID, ms int, message bool) herald.Seq {
 	tb.Helper()
-	var seq herald.Seq
+	return nextHead(tb, s, thread, ms, message).Seq
+}
+
+// nextHead allocates one Seq of thread in its own Update and returns it
+// with the thread's roster.
+func nextHead(tb testing.TB, s herald.Store, thread herald.ThreadID, ms int, message bool) herald.Head {
+	tb.Helper()
+	var h herald.Head
 	update(tb, s, func(tx herald.Tx) error {
 		var err error
-		seq, err = tx.NextSeq(tb.Context(), thread, at(ms), message)
+		h, err = tx.NextSeq(tb.Context(), thread, at(ms), message)
 		return err
 	})
-	return seq
+	return h
 }
 
 // testNextSeq: Seqs count 1, 2, 3... per thread, and NextSeq records the
@@ -155,11 +162,11 @@ func testNextSeq(t *testing.T, s herald.Store) {
 	var got []herald.Seq
 	update(t, s, func(tx herald.Tx) error {
 		for _, thread := range []herald.ThreadID{"t_b", "t_a", "t_b", "t_a"} {
-			seq, err := tx.NextSeq(ctx, thread, at(4000), false)
+			h, err := tx.NextSeq(ctx, thread, at(4000), false)
 			if err != nil {
 				return err
 			}
-			got = append(got, seq)
+			got = append(got, h.Seq)
 		}
 		return nil
 	})
@@ -177,8 +184,8 @@ func testNextSeqRollback(t *testing.T, s herald.Store) {
 	nextSeq(t, s, "t_a", 1000, true)
 	failed := fmt.Errorf("rejected")
 	err := s.Update(ctx, func(tx herald.Tx) error {
-		if seq, err := tx.NextSeq(ctx, "t_a", at(2000), true); err != nil || seq != 2 {
-			t.Errorf("NextSeq in the failing Update: got %d and error %v, want 2 and nil", seq, err)
+		if h, err := tx.NextSeq(ctx, "t_a", at(2000), true); err != nil || h.Seq != 2 {
+			t.Errorf("NextSeq in the failing Update: got %d and error %v, want 2 and nil", h.Seq, err)
 		}
 		return failed
 	})
@@ -211,11 +218,11 @@ func testNextSeqConcurrent(t *testing.T, s herald.Store) {
 			}
 			for i := range perWorker {
 				err := s.Update(ctx, func(tx herald.Tx) error {
-					seq, err := tx.NextSeq(ctx, thread, at(w*1000+i), false)
+					h, err := tx.NextSeq(ctx, thread, at(w*1000+i), false)
 					if err != nil {
 						return err
 					}
-					return tx.AppendEvent(ctx, herald.Event{ThreadID: thread, Seq: seq,
+					return tx.AppendEvent(ctx, herald.Event{ThreadID: thread, Seq: h.Seq,
 						Type: herald.EventThreadPropertiesUpdated, Actor: herald.UserID(fmt.Sprintf("u_%d", w)), At: at(i)})
 				})
 				if err != nil {

@@ -1,6 +1,6 @@
 -- The roster version of each thread: a random value that every change to
--- the thread's participants replaces (Tx.PutParticipant), read by
--- Tx.Roster under the thread's lock. The service caches each thread's
+-- the thread's participants replaces (Tx.PutParticipant), returned by
+-- Tx.NextSeq under the thread's lock. The service caches each thread's
 -- recipients by it, so a send to a large thread does not read every
 -- participant; a roster value names one membership state, because a
 -- rolled-back change's value is never committed (random, not a counter).
