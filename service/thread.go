@@ -305,14 +305,19 @@ func (s *Service) recipients(ctx context.Context, tx herald.Tx, b *batch, e hera
 	if err != nil {
 		return nil, internal("list recipients", err)
 	}
-	seen := make(map[herald.UserID]bool, len(ps)+len(e.Users))
 	out := make([]herald.UserID, 0, len(ps)+len(e.Users))
 	for _, p := range ps {
 		if msg != nil && !p.ShareHistoryTime.IsZero() && msg.CreatedAt.Before(p.ShareHistoryTime) {
 			continue
 		}
-		seen[p.UserID] = true
 		out = append(out, p.UserID)
+	}
+	if len(e.Users) == 0 { // a send: the members are distinct already
+		return out, nil
+	}
+	seen := make(map[herald.UserID]bool, len(out)+len(e.Users))
+	for _, u := range out {
+		seen[u] = true
 	}
 	for _, u := range e.Users {
 		if !seen[u] {
