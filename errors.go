@@ -83,6 +83,8 @@ const (
 	// Conflicts.
 	ReasonIdempotencyKeyReused Reason = "idempotency_key_reused"
 	ReasonVersionMismatch      Reason = "version_mismatch"
+	// Two signing-key rotations at once: one made the key, the other did nothing.
+	ReasonKeyRotationConflict Reason = "key_rotation_conflict"
 
 	// Real-time connections: refusals and close reasons (the connection log).
 	ReasonOriginNotAllowed   Reason = "origin_not_allowed"

@@ -35,6 +35,12 @@ type Store interface {
 type Reader interface {
 	GetIdentity(ctx context.Context, id UserID) (Identity, error)
 	GetToken(ctx context.Context, id TokenID) (Token, error)
+	// ListSigningKeys returns the token signing keys, oldest generation
+	// first.
+	ListSigningKeys(ctx context.Context) ([]SigningKey, error)
+	// GetAdminKey returns the deployment's admin key hash; ErrNotFound if
+	// none was stored.
+	GetAdminKey(ctx context.Context) (AdminKey, error)
 	// ListTokens returns the user's tokens, newest first.
 	ListTokens(ctx context.Context, user UserID) ([]Token, error)
 
@@ -90,6 +96,26 @@ type Tx interface {
 	// RevokeTokens marks every unrevoked token of user revoked at at and
 	// returns how many it marked.
 	RevokeTokens(ctx context.Context, user UserID, at time.Time) (int, error)
+
+	// CreateSigningKey stores a new key; ErrConflict if its generation or
+	// id exists.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	// UpdateSigningKey stores the key's RotatedAt and RetiresAt;
+	// ErrNotFound if its generation does not exist.
+	UpdateSigningKey(ctx context.Context, k SigningKey) error
+	// CreateAdminKey stores the deployment's admin key hash; ErrConflict
+	// if one is stored.
+	CreateAdminKey(ctx context.Context, k AdminKey) error
+	// ReplaceAdminKey stores the deployment's admin key hash in place of
+	// any stored one.
+	ReplaceAdminKey(ctx context.Context, k AdminKey) error
+
+	// CreateTicket stores a ticket and removes the tickets that expired
+	// before it was created; ErrConflict if its id exists.
+	CreateTicket(ctx context.Context, t Ticket) error
+	// TakeTicket removes the ticket and returns it, expired or not;
+	// ErrNotFound if there is none (never issued, or taken before).
+	TakeTicket(ctx context.Context, id string) (Ticket, error)
 
 	// CreateThread stores a new thread (LastSeq 0). requestID and
 	// requestHash, if requestID is not empty, make the creation findable by

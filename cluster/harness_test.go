@@ -117,6 +117,13 @@ type clusterConfig struct {
 	natsFor func(i int) string
 	// resyncEvery is --resync-every; zero keeps the server's default.
 	resyncEvery string
+	// writeRate is --write-rate; empty turns the limit off ("0").
+	writeRate string
+	// writeBurst is --write-burst; empty keeps the server's default.
+	writeBurst string
+	// adminKeyOnFirst gives the admin key to node 0 only: the others find
+	// the deployment's in the store.
+	adminKeyOnFirst bool
 }
 
 // cluster is a set of herald serve processes sharing a schema and a
@@ -125,7 +132,6 @@ type cluster struct {
 	t      *testing.T
 	cfg    clusterConfig
 	bin    string
-	data   string // shared by the nodes: the signing key
 	schema string
 	prefix string
 	nodes  []*node
@@ -135,6 +141,7 @@ type cluster struct {
 type node struct {
 	index int
 	name  string
+	data  string // its own --data: nothing is shared but the store and the broker
 	mu    sync.Mutex // guards the fields below
 	addr  string     // host:port of the running (or last) process
 	cmd   *exec.Cmd
@@ -152,18 +159,25 @@ var (
 // the schema is dropped after that.
 func startCluster(t *testing.T, cfg clusterConfig) *cluster {
 	t.Helper()
-	c := &cluster{t: t, cfg: cfg, bin: mustBinary(t), data: t.TempDir(),
+	c := &cluster{t: t, cfg: cfg, bin: mustBinary(t),
 		schema: randomName("h_cluster_"), prefix: randomName("herald_cluster.p")}
 	t.Cleanup(func() { dropSchema(t, cfg.postgres, c.schema) })
 	for i := range cfg.nodes {
-		c.nodes = append(c.nodes, &node{index: i, name: fmt.Sprintf("n%d", i), addr: "127.0.0.1:0"})
+		c.nodes = append(c.nodes, &node{index: i, name: fmt.Sprintf("n%d", i), addr: "127.0.0.1:0", data: t.TempDir()})
 	}
 	t.Cleanup(c.stopAll)
-	// The first node creates the signing key in the shared data directory
-	// (and the schema); the others start once it exists.
-	c.start(c.nodes[0])
+	// Every node starts at once, each with a data directory of its own, on
+	// a schema none has seen: the migrations, the signing key and the
+	// admin key are made by whichever comes first, and all agree. With
+	// adminKeyOnFirst the others must wait for node 0 to store its key.
+	if cfg.adminKeyOnFirst {
+		c.start(c.nodes[0])
+	}
 	var wg sync.WaitGroup
-	for _, n := range c.nodes[1:] {
+	for _, n := range c.nodes {
+		if cfg.adminKeyOnFirst && n.index == 0 {
+			continue
+		}
 		wg.Go(func() { c.start(n) })
 	}
 	wg.Wait()
@@ -211,13 +225,23 @@ func (c *cluster) run(n *node, addr string) error {
 	if c.cfg.natsFor != nil {
 		broker = c.cfg.natsFor(n.index)
 	}
-	args := []string{"serve", "--addr", addr, "--data", c.data, "--store", c.cfg.postgres, "--schema", c.schema,
-		"--broker", broker, "--broker-prefix", c.prefix, "--node", n.name, "--write-rate", "0"}
+	rate := c.cfg.writeRate
+	if rate == "" {
+		rate = "0"
+	}
+	args := []string{"serve", "--addr", addr, "--data", n.data, "--store", c.cfg.postgres, "--schema", c.schema,
+		"--broker", broker, "--broker-prefix", c.prefix, "--node", n.name, "--write-rate", rate}
+	if c.cfg.writeBurst != "" {
+		args = append(args, "--write-burst", c.cfg.writeBurst)
+	}
 	if c.cfg.resyncEvery != "" {
 		args = append(args, "--resync-every", c.cfg.resyncEvery)
 	}
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(os.Environ(), "HERALD_ADMIN_KEY="+adminKey)
+	if c.cfg.adminKeyOnFirst && n.index > 0 {
+		cmd.Env = append(os.Environ(), "HERALD_ADMIN_KEY=")
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err

@@ -2,14 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -20,7 +18,6 @@ import (
 // Real-time defaults.
 const (
 	authTimeout = 10 * time.Second // a WebSocket must send hello within it
-	ticketTTL   = 60 * time.Second
 	pollWait    = 25 * time.Second
 )
 
@@ -41,39 +38,15 @@ func (s *Server) realtimeRoutes() {
 	s.route("POST /realtime/connections/{connectionId}/frames", "SendRealtimeFrame", s.postFrame)
 }
 
-// tickets are short-lived, single-use credentials for browsers, kept on
-// this node.
-type tickets struct {
-	mu sync.Mutex // guards m
-	m  map[string]ticket
-}
-
-type ticket struct {
-	bearer  string
-	expires time.Time
-}
-
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.user(r)
 	if err != nil {
 		return err
 	}
-	var raw [24]byte
-	rand.Read(raw[:])
-	id := "tk_" + base64.RawURLEncoding.EncodeToString(raw[:])
-	exp := s.clock.Now().Add(ticketTTL)
-	if c.Token.ExpiresAt.Before(exp) {
-		exp = c.Token.ExpiresAt
+	id, exp, err := s.svc.CreateTicket(r.Context(), c)
+	if err != nil {
+		return err
 	}
-	now := s.clock.Now()
-	s.tickets.mu.Lock()
-	for k, t := range s.tickets.m { // drop expired ones as we go
-		if now.After(t.expires) {
-			delete(s.tickets.m, k)
-		}
-	}
-	s.tickets.m[id] = ticket{bearer: bearer(r), expires: exp}
-	s.tickets.mu.Unlock()
 	writeJSON(w, http.StatusCreated, wire.Ticket{Ticket: id, ExpiresOn: exp})
 	return nil
 }
@@ -90,22 +63,13 @@ func (s *Server) realtimeAuth(r *http.Request, meta hub.Meta) (herald.Token, err
 		s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ErrorReason(err))
 		return herald.Token{}, err
 	}
-	cred := bearer(r)
+	var tok herald.Token
+	var err error
 	if tk := r.URL.Query().Get("ticket"); tk != "" {
-		s.tickets.mu.Lock()
-		t, ok := s.tickets.m[tk]
-		delete(s.tickets.m, tk) // single use
-		s.tickets.mu.Unlock()
-		if !ok || s.clock.Now().After(t.expires) {
-			s.cfg.Hub.Refuse(r.Context(), meta, "", herald.ReasonTicketInvalid)
-			err := herald.Errorf(herald.CodeUnauthorized, herald.ReasonTicketInvalid,
-				"the ticket is unknown, used or expired; get a new one from POST /realtime/tickets")
-			s.svc.AuthFailed(clientAddr(r), err)
-			return herald.Token{}, err
-		}
-		cred = t.bearer
+		tok, err = s.svc.RedeemTicket(r.Context(), tk)
+	} else {
+		tok, err = s.svc.Verify(r.Context(), bearer(r))
 	}
-	tok, err := s.svc.Verify(r.Context(), cred)
 	s.svc.AuthFailed(clientAddr(r), err)
 	if err != nil {
 		s.cfg.Hub.Refuse(r.Context(), meta, tok.UserID, herald.ErrorReason(err))

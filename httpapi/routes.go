@@ -32,5 +32,6 @@ func (s *Server) routes() {
 
 	s.realtimeRoutes()
 	s.adminRoutes()
+	s.keyRoutes() // httpapi/keys.go: the JWKS and signing-key admin, with Config.Keys
 	s.webRoutes() // httpapi/web.go: the pages and, with Config.DevLogin, POST /dev/login
 }

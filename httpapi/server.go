@@ -27,8 +27,14 @@ import (
 
 // Config configures the HTTP edge.
 type Config struct {
-	// AdminKey authorizes the identity endpoints. Required.
+	// AdminKey authorizes the identity endpoints. It or AdminKeyHash is
+	// required.
 	AdminKey string
+	// AdminKeyHash is herald.HashAdminKey of the admin key, for a node
+	// that knows only the hash its deployment stored.
+	AdminKeyHash string
+	// Keys, if set, serves the JWKS and the signing-key admin endpoints.
+	Keys KeyRing
 	// MaxBodyBytes bounds every request body (default 512 KiB).
 	MaxBodyBytes int64
 	// Logger receives errors; nil discards.
@@ -77,7 +83,6 @@ type Server struct {
 	lost      atomic.Int64
 	lostMu    sync.Mutex
 	lostSince time.Time
-	tickets   tickets
 	doctor    *doctor.Doctor
 	polls     sync.Map // herald.ConnectionID → *pollSession
 	conns     userConns
@@ -87,7 +92,10 @@ type Server struct {
 
 // New returns a Server. Close it to flush the request log.
 func New(svc *service.Service, store herald.Store, clock herald.Clock, ids herald.IDs, cfg Config) (*Server, error) {
-	if cfg.AdminKey == "" {
+	if cfg.AdminKeyHash == "" && cfg.AdminKey != "" {
+		cfg.AdminKeyHash = herald.HashAdminKey(cfg.AdminKey)
+	}
+	if cfg.AdminKeyHash == "" {
 		return nil, errors.New("httpapi.New: an admin key is required")
 	}
 	for _, o := range cfg.AllowedOrigins {
@@ -116,7 +124,7 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
-		tickets: tickets{m: map[string]ticket{}}, conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
+		conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
 	s.routes()
 	go s.writeRequests()
 	return s, nil
@@ -335,7 +343,7 @@ func (s *Server) admin(r *http.Request) error {
 	if got == "" {
 		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing, "no admin key: send Authorization: Bearer <admin key>")
 	}
-	if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminKey)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(herald.HashAdminKey(got)), []byte(s.cfg.AdminKeyHash)) != 1 {
 		err := herald.Errorf(herald.CodeUnauthorized, herald.ReasonAdminKeyInvalid, "the admin key is not valid")
 		s.svc.AuthFailed(clientAddr(r), err)
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,4 +262,44 @@ func TestClosedStore(t *testing.T) {
 	wantUnavailable(t, "LogRequest", s.LogRequest(ctx, herald.Request{RequestID: "r_1"}))
 	wantUnavailable(t, "CreateConnection", s.CreateConnection(ctx, herald.Connection{ID: "c_1"}))
 	wantUnavailable(t, "RecordAcks", s.RecordAcks(ctx, []herald.Ack{{UserID: "u_a", Seq: 1}}))
+}
+
+// TestRateLimiter runs the rate-limiter suite on one store, then checks that
+// two nodes on one schema share each key's bucket.
+func TestRateLimiter(t *testing.T) {
+	dsn := testDSN(t)
+	schema := newSchema(t, dsn)
+	a, b := mustOpen(t, dsn, schema), mustOpen(t, dsn, schema)
+	var n int
+	var mu sync.Mutex
+	newKey := func() string { mu.Lock(); defer mu.Unlock(); n++; return fmt.Sprintf("key%d", n) }
+	storetest.RunRateLimiter(t, a, newKey)
+
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, s := range []*postgres.Store{a, b, a} {
+		wait, err := s.Take(t.Context(), "shared", now, time.Minute, 2)
+		if err != nil {
+			t.Fatalf("take %d: %v", i+1, err)
+		}
+		if allowed := wait == 0; allowed != (i < 2) {
+			t.Errorf("take %d of a burst of 2, alternating nodes: got wait %v, want allowed=%v", i+1, wait, i < 2)
+		}
+	}
+}
+
+// BenchmarkTake measures the deployment-wide rate limit's cost per write:
+// one statement on the pool (run with -cpu 1,8 for concurrent writers).
+func BenchmarkTake(b *testing.B) {
+	dsn := testDSN(b)
+	s := mustOpen(b, dsn, newSchema(b, dsn))
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		key := fmt.Sprint("user", n.Add(1))
+		for pb.Next() {
+			if _, err := s.Take(b.Context(), key, now, time.Millisecond, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

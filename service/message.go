@@ -29,7 +29,7 @@ func (errReplay) Error() string { return "replay" }
 // thread's next Seq, and returns only after the commit is durable. Sends
 // are idempotent by ClientMessageID.
 func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID, in NewMessage) (herald.Message, error) {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return herald.Message{}, err
 	}
 	if in.Type == "" {
@@ -150,7 +150,7 @@ type MessageUpdate struct {
 // EditMessage changes the caller's own message, bumps its version and
 // appends chatMessageEdited.
 func (s *Service) EditMessage(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID, u MessageUpdate) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if u.Content != nil {
@@ -193,7 +193,7 @@ func (s *Service) EditMessage(ctx context.Context, c Caller, id herald.ThreadID,
 // bumps its version and appends chatMessageDeleted. Deleting a deleted
 // message changes nothing.
 func (s *Service) DeleteMessage(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	now := s.clock.Now()
@@ -239,7 +239,7 @@ func (s *Service) own(ctx context.Context, tx herald.Tx, c Caller, id herald.Thr
 
 // MarkRead records that the caller read up to message mid.
 func (s *Service) MarkRead(ctx context.Context, c Caller, id herald.ThreadID, mid herald.MessageID) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if mid == "" {
@@ -315,7 +315,7 @@ func (s *Service) ListReadReceipts(ctx context.Context, c Caller, id herald.Thre
 // Typing checks that the caller may signal typing in the thread. Typing is
 // not stored; the real-time layer carries it.
 func (s *Service) Typing(ctx context.Context, c Caller, id herald.ThreadID, displayName string) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if err := s.checkName("senderDisplayName", displayName); err != nil {

@@ -13,7 +13,7 @@ import (
 // that would exceed the limits is refused whole. Requires scope chat or
 // chat.join.
 func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.ThreadID, in []NewParticipant) ([]Refused, error) {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return nil, err
 	}
 	if err := require(c, "adding participants", herald.ScopeChat, herald.ScopeChatJoin); err != nil {
@@ -53,7 +53,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, id herald.Threa
 // access to history up to the removal. Requires scope chat or chat.join,
 // except that anyone may remove themselves (leave).
 func (s *Service) RemoveParticipant(ctx context.Context, c Caller, id herald.ThreadID, user herald.UserID) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if user != c.User {

@@ -56,6 +56,11 @@ func (l *limiter) allow(user herald.UserID, now time.Time) error {
 	if delay <= 0 {
 		return nil
 	}
+	return rateLimited(delay)
+}
+
+// rateLimited is the 429 of a write over the rate, retryable after delay.
+func rateLimited(delay time.Duration) error {
 	return &herald.Error{Code: herald.CodeRateLimited, Reason: herald.ReasonRateLimited, RetryAfter: delay,
 		Message: "too many writes from this user; retry after " + delay.Round(time.Millisecond).String()}
 }

@@ -93,6 +93,9 @@ type Service struct {
 	log      *slog.Logger
 
 	publishFailures atomic.Int64 // signals the broker refused (see publish)
+	// shared, if set, holds the write rate limit for the deployment.
+	shared          herald.RateLimiter
+	limiterFailures atomic.Int64 // shared limiter errors (writes let through)
 }
 
 // Option configures New.
@@ -103,6 +106,16 @@ type Option func(*Service)
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Service) { s.log = log }
 }
+
+// WithRateLimiter keeps the write rate limit in l, shared by every node
+// (nil keeps it in this node's memory).
+func WithRateLimiter(l herald.RateLimiter) Option {
+	return func(s *Service) { s.shared = l }
+}
+
+// LimiterFailures returns how many times the shared rate limiter failed
+// (and the write was let through) since New.
+func (s *Service) LimiterFailures() int64 { return s.limiterFailures.Load() }
 
 // PublishFailures returns how many signals the broker refused since New.
 func (s *Service) PublishFailures() int64 { return s.publishFailures.Load() }
@@ -182,8 +195,27 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Caller, erro
 	return Caller{User: tok.UserID, Token: tok}, nil
 }
 
-// write checks the caller's write rate.
-func (s *Service) write(c Caller) error { return s.writes.allow(c.User, s.clock.Now()) }
+// write checks the caller's write rate: in the shared limiter when there
+// is one (the limit holds for the deployment, whichever node serves), else
+// in this node's memory. A shared limiter that fails lets the write
+// through (counted and logged): the limit protects the service, and the
+// write itself reports a store that is down.
+func (s *Service) write(ctx context.Context, c Caller) error {
+	if s.shared == nil || s.limits.WriteRate <= 0 {
+		return s.writes.allow(c.User, s.clock.Now())
+	}
+	every := time.Duration(float64(time.Second) / s.limits.WriteRate)
+	wait, err := s.shared.Take(ctx, "write:"+string(c.User), s.clock.Now(), every, max(s.limits.WriteBurst, 1))
+	if err != nil {
+		s.limiterFailures.Add(1)
+		s.log.Warn("rate limiter failed; the write is let through", "user", c.User, "err", err)
+		return nil
+	}
+	if wait <= 0 {
+		return nil
+	}
+	return rateLimited(wait)
+}
 
 // require checks that the caller's token carries one of the scopes.
 func require(c Caller, action string, scopes ...herald.Scope) error {

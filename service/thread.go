@@ -39,7 +39,7 @@ type Refused struct {
 // plus the listed participants that can be added (the others are returned
 // as Refused). Requires scope chat.
 func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (herald.Thread, []Refused, error) {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return herald.Thread{}, nil, err
 	}
 	if err := require(c, "creating a thread", herald.ScopeChat); err != nil {
@@ -174,7 +174,7 @@ type ThreadUpdate struct {
 // UpdateThread changes the topic or metadata. Requires scope chat. A topic
 // change adds a topicUpdated system message.
 func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID, u ThreadUpdate) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if err := require(c, "updating a thread", herald.ScopeChat); err != nil {
@@ -223,7 +223,7 @@ func (s *Service) UpdateThread(ctx context.Context, c Caller, id herald.ThreadID
 // DeleteThread deletes a thread. Requires scope chat and a current
 // participant (as in ACS, not only the creator).
 func (s *Service) DeleteThread(ctx context.Context, c Caller, id herald.ThreadID) error {
-	if err := s.write(c); err != nil {
+	if err := s.write(ctx, c); err != nil {
 		return err
 	}
 	if err := require(c, "deleting a thread", herald.ScopeChat); err != nil {

@@ -63,6 +63,10 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"LedgerConcurrent", testLedgerConcurrent},
 		{"PruneEvidence", testPrune},
 		{"LogRequests", testLogRequests},
+		{"SigningKeys", testSigningKeys},
+		{"SigningKeyRace", testSigningKeyRace},
+		{"AdminKey", testAdminKey},
+		{"Tickets", testTickets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

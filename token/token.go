@@ -1,8 +1,8 @@
 package token
 
 import (
+	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/pem"
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,14 +30,23 @@ const (
 	MaxLength = 4096
 )
 
-// Signer signs and verifies access tokens with one Ed25519 key.
+// Signer signs and verifies access tokens. Its keys come either from one
+// fixed key (New) or from the Store every node shares (Open): then it
+// signs with the newest generation, verifies with every key not retired,
+// and rereads the keys when a token names a key it does not know (another
+// node rotated) and periodically before signing.
 type Signer struct {
-	key      ed25519.PrivateKey
-	kid      string
 	issuer   string
 	audience string
 	clock    herald.Clock
 	parser   *jwt.Parser
+
+	store       KeyStore // nil for a fixed key
+	retireAfter time.Duration
+	keys        atomic.Pointer[keyset]
+	refreshMu   sync.Mutex // one reread at a time; guards refreshedAt, missAt
+	refreshedAt time.Time  // of the last reread
+	missAt      time.Time  // of the last reread for an unknown kid; zero before the first
 
 	// Tokens whose signature and claims were verified, by their exact
 	// string. A signature that held once holds for ever under this key, so
@@ -47,6 +57,39 @@ type Signer struct {
 	mu       sync.Mutex // guards verified
 	verified map[string]herald.Claims
 }
+
+// KeyStore is where Open finds the deployment's signing keys: a
+// herald.Store.
+type KeyStore interface {
+	ListSigningKeys(ctx context.Context) ([]herald.SigningKey, error)
+	Update(ctx context.Context, fn func(herald.Tx) error) error
+}
+
+// keyset is one reading of the keys.
+type keyset struct {
+	kid    string // of the signing key
+	signer ed25519.PrivateKey
+	verify map[string]verifier
+	list   []herald.SigningKey // without seeds
+}
+
+type verifier struct {
+	key       ed25519.PublicKey
+	retiresAt time.Time // zero: not rotated
+}
+
+// How often a store-backed Signer rereads the keys: before signing when
+// the last reading is older than refreshEvery, and on a token with an
+// unknown kid at most once per minRefresh.
+const (
+	refreshEvery = 30 * time.Second
+	minRefresh   = time.Second
+)
+
+// DefaultRetireAfter is how long a rotated key keeps verifying: longer than
+// the longest token lifetime (24 h), plus time for every node to reread
+// the keys (a node may sign with the old key until it does).
+const DefaultRetireAfter = 24*time.Hour + 10*time.Minute
 
 // maxVerified bounds the verified-token cache; when full, expired entries
 // go first, and everything if none has expired.
@@ -60,16 +103,52 @@ type claims struct {
 	Scopes []herald.Scope `json:"scp"`
 }
 
-// New returns a Signer for key. issuer and audience default when empty.
+// KeyID returns the kid of key: the first 8 bytes of the SHA-256 of its
+// public key, hex.
+func KeyID(key ed25519.PrivateKey) string {
+	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
+	return hex.EncodeToString(sum[:8])
+}
+
+// New returns a Signer with one fixed key. issuer and audience default when
+// empty.
 func New(key ed25519.PrivateKey, issuer, audience string, clock herald.Clock) *Signer {
+	s := newSigner(issuer, audience, clock)
+	kid := KeyID(key)
+	s.keys.Store(&keyset{kid: kid, signer: key, verify: map[string]verifier{kid: {key: key.Public().(ed25519.PublicKey)}},
+		list: []herald.SigningKey{{Generation: 1, ID: kid}}})
+	return s
+}
+
+// Option configures Open.
+type Option func(*Signer)
+
+// WithRetireAfter sets how long a rotated key keeps verifying (default
+// DefaultRetireAfter): at least the longest token lifetime.
+func WithRetireAfter(d time.Duration) Option { return func(s *Signer) { s.retireAfter = d } }
+
+// Open returns a Signer over the keys in store, which must hold one
+// (Bootstrap makes the first).
+func Open(ctx context.Context, store KeyStore, issuer, audience string, clock herald.Clock, opts ...Option) (*Signer, error) {
+	s := newSigner(issuer, audience, clock)
+	s.store, s.retireAfter = store, DefaultRetireAfter
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.refresh(ctx, true); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSigner(issuer, audience string, clock herald.Clock) *Signer {
 	if issuer == "" {
 		issuer = DefaultIssuer
 	}
 	if audience == "" {
 		audience = DefaultAudience
 	}
-	sum := sha256.Sum256(key.Public().(ed25519.PublicKey))
-	s := &Signer{key: key, kid: hex.EncodeToString(sum[:8]), issuer: issuer, audience: audience, clock: clock}
+	s := &Signer{issuer: issuer, audience: audience, clock: clock}
 	s.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(issuer),
@@ -80,6 +159,62 @@ func New(key ed25519.PrivateKey, issuer, audience string, clock herald.Clock) *S
 		jwt.WithTimeFunc(clock.Now),
 	)
 	return s
+}
+
+// refresh rereads the keys from the store: always when force; for an
+// unknown kid (miss) only if no such reread happened in the last
+// minRefresh, so tokens naming made-up keys cost the store one read a
+// second at most.
+func (s *Signer) refresh(ctx context.Context, force bool) error {
+	if s.store == nil {
+		return nil
+	}
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	now := s.clock.Now()
+	if !force {
+		if !s.missAt.IsZero() && now.Sub(s.missAt) < minRefresh && now.Sub(s.missAt) >= 0 {
+			return nil
+		}
+		s.missAt = now
+	}
+	ks, err := s.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	set, err := newKeyset(ks)
+	if err != nil {
+		return err
+	}
+	s.keys.Store(set)
+	s.refreshedAt = now
+	return nil
+}
+
+func newKeyset(ks []herald.SigningKey) (*keyset, error) {
+	if len(ks) == 0 {
+		return nil, errors.New("the store holds no signing key (herald serve creates the first)")
+	}
+	set := &keyset{verify: make(map[string]verifier, len(ks))}
+	for _, k := range ks {
+		if len(k.Seed) != ed25519.SeedSize {
+			return nil, fmt.Errorf("signing key generation %d: seed of %d bytes, want %d", k.Generation, len(k.Seed), ed25519.SeedSize)
+		}
+		priv := ed25519.NewKeyFromSeed(k.Seed)
+		if KeyID(priv) != k.ID {
+			return nil, fmt.Errorf("signing key generation %d: kid %s does not match its key", k.Generation, k.ID)
+		}
+		set.verify[k.ID] = verifier{key: priv.Public().(ed25519.PublicKey), retiresAt: k.RetiresAt}
+		set.kid, set.signer = k.ID, priv // the newest generation signs
+		k.Seed = nil
+		set.list = append(set.list, k)
+	}
+	return set, nil
+}
+
+// background is the context of a reread that no request carries.
+func background() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 5*time.Second)
 }
 
 // Sign returns the signed token for c.
@@ -95,9 +230,15 @@ func (s *Signer) Sign(c herald.Claims) (string, error) {
 		},
 		Scopes: c.Scopes,
 	})
-	t.Header["kid"] = s.kid
+	// Another node may have rotated; on an error keep signing with what
+	// we have (the old key verifies for a day).
+	ctx, cancel := background()
+	_ = s.refreshStale(ctx)
+	cancel()
+	set := s.keys.Load()
+	t.Header["kid"] = set.kid
 	t.Header["typ"] = "at+jwt"
-	signed, err := t.SignedString(s.key)
+	signed, err := t.SignedString(set.signer)
 	if err != nil {
 		return "", fmt.Errorf("sign token %s: %w", c.TokenID, err)
 	}
@@ -154,9 +295,7 @@ func (s *Signer) remember(tok string, c herald.Claims) {
 // verify parses and checks tok in full.
 func (s *Signer) verify(tok string) (herald.Claims, error) {
 	var c claims
-	t, err := s.parser.ParseWithClaims(tok, &c, func(t *jwt.Token) (any, error) {
-		return s.key.Public(), nil
-	})
+	t, err := s.parser.ParseWithClaims(tok, &c, s.keyFor)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) && validSignature(err) {
 			exp := "unknown"
@@ -192,36 +331,59 @@ func (s *Signer) verify(tok string) (herald.Claims, error) {
 	}, nil
 }
 
+// keyFor returns the public key that must have signed t: the one its kid
+// names, if that key is not retired. An unknown kid rereads the keys once
+// (at most once per minRefresh), in case another node rotated.
+func (s *Signer) keyFor(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" { // Herald names the key in every token; try the signing key
+		kid = s.keys.Load().kid
+	}
+	v, ok := s.keys.Load().verify[kid]
+	if !ok && s.store != nil {
+		ctx, cancel := background()
+		_ = s.refresh(ctx, false)
+		cancel()
+		v, ok = s.keys.Load().verify[kid]
+	}
+	if !ok {
+		return nil, fmt.Errorf("the token is signed with key %q, which this deployment does not have", kid)
+	}
+	if now := s.clock.Now(); !v.retiresAt.IsZero() && !now.Before(v.retiresAt) {
+		return nil, fmt.Errorf("the token is signed with key %q, retired at %s", kid, v.retiresAt.UTC().Format(time.RFC3339))
+	}
+	return v.key, nil
+}
+
 func invalid(format string, args ...any) *herald.Error {
 	return &herald.Error{Code: herald.CodeUnauthorized, Reason: herald.ReasonTokenInvalid, Message: fmt.Sprintf(format, args...)}
 }
 
-// LoadOrCreateKey reads the Ed25519 private key PEM at path, or creates one
-// (mode 0600) if the file does not exist. created reports which.
-func LoadOrCreateKey(path string) (key ed25519.PrivateKey, created bool, err error) {
+// LoadKey reads the Ed25519 private key PEM at path: the key file of a
+// deployment from before the keys were kept in the store (Bootstrap
+// imports it, or checks it against the store). A missing file is a nil key.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
 	data, err := os.ReadFile(path)
-	if err == nil {
-		block, _ := pem.Decode(data)
-		if block == nil || block.Type != "HERALD ED25519 PRIVATE KEY" || len(block.Bytes) != ed25519.SeedSize {
-			return nil, false, fmt.Errorf("signing key %s: not a Herald Ed25519 key", path)
-		}
-		return ed25519.NewKeyFromSeed(block.Bytes), false, nil
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("signing key: %w", err)
-	}
-	_, key, err = ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return nil, false, fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "HERALD ED25519 PRIVATE KEY" || len(block.Bytes) != ed25519.SeedSize {
+		return nil, fmt.Errorf("signing key %s: not a Herald Ed25519 key", path)
+	}
+	return ed25519.NewKeyFromSeed(block.Bytes), nil
+}
+
+// WriteKey writes key to path as LoadKey reads it (mode 0600).
+func WriteKey(path string, key ed25519.PrivateKey) error {
 	out := pem.EncodeToMemory(&pem.Block{Type: "HERALD ED25519 PRIVATE KEY", Bytes: key.Seed()})
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, false, fmt.Errorf("signing key dir: %w", err)
+		return fmt.Errorf("signing key dir: %w", err)
 	}
-	if err := os.WriteFile(path, out, 0o600); err != nil {
-		return nil, false, fmt.Errorf("write signing key: %w", err)
-	}
-	return key, true, nil
+	return os.WriteFile(path, out, 0o600)
 }
 
 // validSignature reports whether a parse error came from claim validation

@@ -151,18 +151,18 @@ func TestRejects(t *testing.T) {
 	}
 }
 
-func TestLoadOrCreateKey(t *testing.T) {
+func TestLoadKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "keys", "signing.pem")
-	k1, created, err := token.LoadOrCreateKey(path)
-	if err != nil || !created {
-		t.Fatalf("first call: created=%v err=%v, want created", created, err)
+	if k, err := token.LoadKey(path); k != nil || err != nil {
+		t.Fatalf("missing file: got %v, %v; want nil, nil", k, err)
 	}
-	k2, created, err := token.LoadOrCreateKey(path)
-	if err != nil || created {
-		t.Fatalf("second call: created=%v err=%v, want loaded", created, err)
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	if err := token.WriteKey(path, key); err != nil {
+		t.Fatal(err)
 	}
-	if !k1.Equal(k2) {
-		t.Errorf("reloaded key differs from the created one")
+	got, err := token.LoadKey(path)
+	if err != nil || !key.Equal(got) {
+		t.Errorf("read back: got %v, want the written key", err)
 	}
 }
 

@@ -249,3 +249,21 @@ const (
 	HeaderRequestID     = "x-request-id"
 	HeaderRetryAfter    = "Retry-After"
 )
+
+// SigningKey is one of the deployment's token signing keys as the admin API
+// lists it: never its private part.
+type SigningKey struct {
+	KeyID      string     `json:"kid"`
+	Generation int        `json:"generation"`
+	CreatedOn  time.Time  `json:"createdOn"`
+	RotatedOn  *time.Time `json:"rotatedOn,omitempty"`
+	RetiresOn  *time.Time `json:"retiresOn,omitempty"`
+	// State is "signing" (the newest: new tokens), "verifying" (rotated,
+	// its tokens still valid) or "retired".
+	State string `json:"state"`
+}
+
+// SigningKeyList is the answer of GET /admin/signing-keys.
+type SigningKeyList struct {
+	Value []SigningKey `json:"value"`
+}

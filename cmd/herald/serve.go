@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,14 +25,14 @@ import (
 	"github.com/herald-chat/herald/postgres"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
-	"github.com/herald-chat/herald/token"
 )
 
 // ServeCmd starts the server. With no flags it runs on the embedded
 // default: SQLite in ./herald-data, listening on 127.0.0.1:8080.
 type ServeCmd struct {
 	Addr             string        `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
-	Data             string        `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (database, signing key, admin key)."`
+	Data             string        `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (the SQLite database, the admin key file)."`
+	ReplaceAdminKey  bool          `env:"HERALD_REPLACE_ADMIN_KEY" help:"Make this node's admin key (HERALD_ADMIN_KEY or the key file) the deployment's, in place of the one in the store."`
 	Issuer           string        `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
 	Audience         string        `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
 	MaxParticipants  int           `default:"250" env:"HERALD_MAX_PARTICIPANTS" help:"Participants per thread."`
@@ -69,10 +66,6 @@ type ServeCmd struct {
 	// every user of the machine can read it (ps, /proc).
 	keyInArgs bool
 }
-
-// MinAdminKeyLength is the shortest admin key serve accepts. A generated
-// key (hak_ and 43 base64url characters, 256 random bits) is longer.
-const MinAdminKeyLength = 24
 
 // AfterApply notes whether the admin key was passed as --admin-key.
 func (c *ServeCmd) AfterApply(kctx *kong.Context) error {
@@ -148,20 +141,16 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
 		return nil, nil, nil, fmt.Errorf("data directory: %w", err)
 	}
-	keyPath := filepath.Join(c.Data, "signing-key.pem")
-	key, createdKey, err := token.LoadOrCreateKey(keyPath)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	adminKey, adminPath, createdAdmin, err := adminKey(c.Data, g.AdminKey)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	store, err := c.openStore(ctx, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	clock, ids := herald.SystemClock{}, herald.RandomIDs{}
+	keys, err := c.setupKeys(ctx, store, g.AdminKey, clock)
+	if err != nil {
+		store.Close()
+		return nil, nil, nil, err
+	}
 	limits := service.DefaultLimits()
 	limits.MaxParticipants, limits.MaxAddBatch = c.MaxParticipants, c.MaxAddBatch
 	limits.MaxContentBytes, limits.MaxMetadataBytes, limits.MaxPageSize = c.MaxContentBytes, c.MaxMetadataBytes, c.MaxPageSize
@@ -181,7 +170,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, nil, nil, err
 	}
-	svc, err := service.New(store, token.New(key, c.Issuer, c.Audience, clock), broker, clock, ids, limits, service.WithLogger(log))
+	svc, err := service.New(store, keys.signer, broker, clock, ids, limits, service.WithLogger(log), service.WithRateLimiter(rateLimiter(store)))
 	if err != nil {
 		broker.Close()
 		store.Close()
@@ -195,7 +184,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		return nil, nil, nil, err
 	}
 	stopResync := resyncOnLoss(h, lost)
-	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: adminKey, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKeyHash: keys.adminHash, Keys: keys.signer, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
 		MaxConnectionsPerUser: c.MaxUserConns})
 	if err != nil {
@@ -205,19 +194,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, nil, nil, err
 	}
-	if (createdKey || createdAdmin) && adminPath != "" {
-		fmt.Fprintf(os.Stderr, `Herald created its keys in %s:
-  signing key: %s (keep it secret; tokens are signed with it)
-  admin key:   %s
-Use the admin key for identity commands, for example:
-  export HERALD_URL=http://%s HERALD_ADMIN_KEY=$(cat %s)
-  herald identity create --scopes chat
-`, c.Data, keyPath, adminPath, addr, adminPath)
-	} else if createdKey {
-		fmt.Fprintf(os.Stderr, "Herald created its signing key %s (keep it secret); the admin key comes from --admin-key/HERALD_ADMIN_KEY\n", keyPath)
-	} else if adminPath != "" {
-		fmt.Fprintf(os.Stderr, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", adminPath, adminPath)
-	}
+	keys.report(os.Stderr, c.Data, addr)
 	stopPrune := prune(store, clock, c.Retention, log)
 	var once sync.Once
 	drain = func() { once.Do(func() { stopResync(); h.Close() }) }
@@ -380,38 +357,4 @@ func redact(urls string) string {
 		parts[i] = u.Redacted()
 	}
 	return strings.Join(parts, ",")
-}
-
-// adminKey returns the admin key from the environment or flag if set, or
-// else from the data directory, creating it on first start.
-// A key shorter than MinAdminKeyLength is refused: the server does not
-// start with a guessable key.
-func adminKey(dir, given string) (key, path string, created bool, err error) {
-	if given != "" {
-		if len(given) < MinAdminKeyLength {
-			return "", "", false, fmt.Errorf("the admin key from HERALD_ADMIN_KEY/--admin-key is %d characters; at least %d are required. "+
-				"Use a random one (openssl rand -base64 32), or unset it and Herald generates one in %s", len(given), MinAdminKeyLength, filepath.Join(dir, "admin.key"))
-		}
-		return given, "", false, nil
-	}
-	path = filepath.Join(dir, "admin.key")
-	b, err := os.ReadFile(path)
-	if err == nil {
-		key = strings.TrimSpace(string(b))
-		if len(key) < MinAdminKeyLength {
-			return "", "", false, fmt.Errorf("the admin key in %s is %d characters; at least %d are required. Delete the file and Herald generates a new one",
-				path, len(key), MinAdminKeyLength)
-		}
-		return key, path, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", "", false, fmt.Errorf("admin key: %w", err)
-	}
-	var raw [32]byte
-	rand.Read(raw[:])
-	key = "hak_" + base64.RawURLEncoding.EncodeToString(raw[:])
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return "", "", false, fmt.Errorf("write admin key: %w", err)
-	}
-	return key, path, true, nil
 }
