@@ -62,6 +62,21 @@ type Broker interface {
 	Close() error
 }
 
+// Relay carries a request for a real-time connection to the node that
+// holds it: an SSE connection's frames and a long-polling connection's
+// polls are separate HTTP requests, which a load balancer may send to any
+// node. Brokers that span nodes (nats) implement it; one node needs none.
+type Relay interface {
+	// ServeRelay answers, until stop is called, the requests forwarded to
+	// node. fn runs on a goroutine of its own per request and may wait
+	// (a long-poll does, up to its poll time).
+	ServeRelay(node string, fn func(ctx context.Context, req []byte) []byte) (stop func(), err error)
+	// Forward sends req to node and returns its answer, waiting at most
+	// until ctx ends. ErrNotFound when no such node is listening (it is
+	// gone), ErrUnavailable when the broker cannot be reached.
+	Forward(ctx context.Context, node string, req []byte) ([]byte, error)
+}
+
 // Connection is a row of the connection log: an upgrade attempt, refused or
 // opened, and how an opened connection ended.
 type Connection struct {

@@ -141,7 +141,7 @@ type cluster struct {
 type node struct {
 	index int
 	name  string
-	data  string // its own --data: nothing is shared but the store and the broker
+	data  string     // its own --data: nothing is shared but the store and the broker
 	mu    sync.Mutex // guards the fields below
 	addr  string     // host:port of the running (or last) process
 	cmd   *exec.Cmd

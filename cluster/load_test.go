@@ -64,9 +64,14 @@ type receiver struct {
 // newReceiver makes a real-time client for the member's token that
 // prefers node prefer.
 func newReceiver(c *cluster, name, token string, prefer int, transport string) *receiver {
+	return newReceiverOn(name, c.user(token, prefer), transport)
+}
+
+// newReceiverOn makes a real-time client over the client cl.
+func newReceiverOn(name string, cl *client.Client, transport string) *receiver {
 	r := &receiver{name: name, done: make(chan error, 1), from: map[string]int64{}, last: map[string]int64{},
 		got: map[string][]delivered{}, closes: map[string]int{}, caught: make(chan struct{}), progress: make(chan struct{}, 1)}
-	r.rt = c.user(token, prefer).Realtime(client.RealtimeOptions{Transport: transport, Backoff: testBackoff})
+	r.rt = cl.Realtime(client.RealtimeOptions{Transport: transport, Backoff: testBackoff})
 	for _, t := range sequenced {
 		r.rt.On(t, r.handle)
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -215,5 +217,73 @@ func TestRateLimitAcrossNodes(t *testing.T) {
 	if allowed != burst || limited != 3*burst+1-burst {
 		t.Errorf("writes over three nodes with a burst of %d: %d allowed, %d limited; want %d allowed (the burst once, not per node)",
 			burst, allowed, limited, burst)
+	}
+}
+
+// hoppingUser returns a client of the user with token whose every request
+// goes to the next node, as a load balancer without affinity (round robin,
+// no keep-alive) sends them.
+func (c *cluster) hoppingUser(token string) *client.Client {
+	var next atomic.Int64
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			n := c.nodes[int(next.Add(1))%len(c.nodes)]
+			d := net.Dialer{Timeout: time.Second}
+			return d.DialContext(ctx, "tcp", n.address())
+		},
+		DisableKeepAlives: true,
+	}
+	return client.New(baseURL, client.StaticToken(token), client.WithHTTPClient(&http.Client{Transport: tr}))
+}
+
+// TestSSEAndLongPollWithoutAffinity (issue 12): SSE frames (acks, pongs)
+// and long-polls reach a different node on every request; the node that
+// holds the connection answers them through the relay, so the clients get
+// every message without a single reconnection.
+func TestSSEAndLongPollWithoutAffinity(t *testing.T) {
+	c := startCluster(t, clusterConfig{nodes: 3, postgres: testPostgres(t), nats: testNATS(t)})
+	sender := mustNewMember(t, c, c.admin(0), 0)
+	var rxs []*receiver
+	var members = []*member{sender}
+	for _, transport := range []string{wire.TransportSSE, wire.TransportLongPoll} {
+		m := mustNewMember(t, c, c.admin(0), 0)
+		members = append(members, m)
+		rxs = append(rxs, newReceiverOn(transport+" hopping", c.hoppingUser(m.token), transport))
+	}
+	th := mustNewThread(t, members, "no affinity")
+	for _, r := range rxs {
+		r.start(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const messages = 40
+	var head int64
+	for k := range messages {
+		res, err := sender.send.SendMessage(ctx, th, wire.SendMessageRequest{Content: fmt.Sprint(k)}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head, err = strconv.ParseInt(res.SequenceID, 10, 64); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // spread over many polls and acks
+	}
+	for _, r := range rxs {
+		deadline := time.Now().Add(40 * time.Second)
+		for r.at(th) < head && time.Now().Before(deadline) {
+			select {
+			case <-r.progress:
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		r.mu.Lock()
+		last, gaps, dups, connects, closes := r.last[th], r.gaps, r.dups, r.connects, fmt.Sprint(r.closes)
+		r.mu.Unlock()
+		if last != head || gaps != 0 || dups != 0 {
+			t.Errorf("%s: last seq %d of %d, gaps %d, duplicates %d; want everything once", r.name, last, head, gaps, dups)
+		}
+		if connects != 1 {
+			t.Errorf("%s: %d connections (disconnections %s), want 1: every request reached another node and was relayed", r.name, connects, closes)
+		}
 	}
 }

@@ -72,27 +72,53 @@ func (s *Server) sweepPolls() {
 }
 
 // longPoll answers with the frames written since the last poll, waiting up
-// to pollWait for some.
+// to pollWait for some. A connection of another node is polled there,
+// through the relay.
 func (s *Server) longPoll(w http.ResponseWriter, r *http.Request) error {
 	id := herald.ConnectionID(r.PathValue("connectionId"))
-	v, ok := s.polls.Load(id)
-	if !ok || subtle.ConstantTimeCompare([]byte(r.Header.Get(HeaderConnectionKey)), []byte(v.(*pollSession).conn.Key())) != 1 {
-		return herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound,
-			"no long-polling connection %s with that key on this server; open a new one", id).WithTarget(string(id))
+	key := r.Header.Get(HeaderConnectionKey)
+	if s.remote(id) {
+		stream(w)
+		frames, err := s.relayPoll(r.Context(), id, key)
+		if err != nil {
+			return err
+		}
+		writeFrames(w, frames)
+		return nil
 	}
-	ps := v.(*pollSession)
-	if rec := recordOf(r); rec != nil {
-		rec.Caller = ps.conn.User()
-	}
-	ps.conn.Heard()
-	stream(w)
-	frames, closed := ps.t.take(r.Context(), pollWait)
-	if closed && len(frames) == 0 {
-		s.polls.Delete(id)
-		return herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound, "the connection %s is closed; open a new one", id).WithTarget(string(id))
+	frames, err := s.pollLocal(r.Context(), id, key, func(u herald.UserID) {
+		if rec := recordOf(r); rec != nil {
+			rec.Caller = u
+		}
+		stream(w)
+	})
+	if err != nil {
+		return err
 	}
 	writeFrames(w, frames)
 	return nil
+}
+
+// pollLocal takes the frames of this node's long-polling connection id,
+// waiting up to pollWait; found is called once the connection and its key
+// are known good.
+func (s *Server) pollLocal(ctx context.Context, id herald.ConnectionID, key string, found func(herald.UserID)) ([][]byte, error) {
+	v, ok := s.polls.Load(id)
+	if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(v.(*pollSession).conn.Key())) != 1 {
+		return nil, herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound,
+			"no long-polling connection %s with that key; open a new one", id).WithTarget(string(id))
+	}
+	ps := v.(*pollSession)
+	if found != nil {
+		found(ps.conn.User())
+	}
+	ps.conn.Heard()
+	frames, closed := ps.t.take(ctx, pollWait)
+	if closed && len(frames) == 0 {
+		s.polls.Delete(id)
+		return nil, herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound, "the connection %s is closed; open a new one", id).WithTarget(string(id))
+	}
+	return frames, nil
 }
 
 func writeFrames(w http.ResponseWriter, frames [][]byte) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/url"
@@ -148,33 +149,57 @@ func metaOf(r *http.Request, transport string) hub.Meta {
 
 // postFrame takes a client frame for an SSE or long-polling connection.
 func (s *Server) postFrame(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.connOf(r)
+	id := herald.ConnectionID(r.PathValue("connectionId"))
+	key := r.Header.Get(HeaderConnectionKey)
+	var f wire.ClientFrame
+	if s.remote(id) { // checked here, relayed as JSON the other node decodes again
+		if err := s.decodeFrame(w, r, &f); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(f)
+		if err != nil {
+			return err
+		}
+		if err := s.relayFrame(r.Context(), id, key, raw); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	c, err := s.connOf(id, key)
 	if err != nil {
 		return err
 	}
-	var f wire.ClientFrame
+	if rec := recordOf(r); rec != nil {
+		rec.Caller = c.User()
+	}
 	if err := s.decodeFrame(w, r, &f); err != nil {
 		return err
 	}
-	if err := c.Receive(r.Context(), f); err != nil {
-		c.Close(wire.CloseProtocolError, string(herald.ReasonProtocolError), "server")
-		return herald.Errorf(herald.CodeInvalid, herald.ReasonProtocolError, "%v; the connection is closed", err)
+	if err := receive(r.Context(), c, f); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// connOf finds this node's connection named in the path, authorized by its
-// key. A wrong key looks like a missing connection.
-func (s *Server) connOf(r *http.Request) (*hub.Conn, error) {
-	id := herald.ConnectionID(r.PathValue("connectionId"))
-	c, ok := s.cfg.Hub.Conn(id)
-	if !ok || subtle.ConstantTimeCompare([]byte(r.Header.Get(HeaderConnectionKey)), []byte(c.Key())) != 1 {
-		return nil, herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound,
-			"no open connection %s with that key on this server; open a new one", id).WithTarget(string(id))
+// receive hands a client frame to its connection; a frame the protocol
+// does not allow closes the connection.
+func receive(ctx context.Context, c *hub.Conn, f wire.ClientFrame) error {
+	if err := c.Receive(ctx, f); err != nil {
+		c.Close(wire.CloseProtocolError, string(herald.ReasonProtocolError), "server")
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonProtocolError, "%v; the connection is closed", err)
 	}
-	if rec := recordOf(r); rec != nil {
-		rec.Caller = c.User()
+	return nil
+}
+
+// connOf finds this node's connection id, authorized by its key. A wrong
+// key looks like a missing connection.
+func (s *Server) connOf(id herald.ConnectionID, key string) (*hub.Conn, error) {
+	c, ok := s.cfg.Hub.Conn(id)
+	if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(c.Key())) != 1 {
+		return nil, herald.Errorf(herald.CodeNotFound, herald.ReasonConnectionNotFound,
+			"no open connection %s with that key; open a new one", id).WithTarget(string(id))
 	}
 	return c, nil
 }

@@ -35,6 +35,11 @@ type Config struct {
 	AdminKeyHash string
 	// Keys, if set, serves the JWKS and the signing-key admin endpoints.
 	Keys KeyRing
+	// Relay and Route, when both are set, let SSE frames and long-polls
+	// reach any node: Route is this node's (the hub's Config.Route), and
+	// requests for another route's connections are relayed (relay.go).
+	Relay herald.Relay
+	Route string
 	// MaxBodyBytes bounds every request body (default 512 KiB).
 	MaxBodyBytes int64
 	// Logger receives errors; nil discards.
@@ -85,6 +90,7 @@ type Server struct {
 	lostSince time.Time
 	doctor    *doctor.Doctor
 	polls     sync.Map // herald.ConnectionID → *pollSession
+	stopRelay func()
 	conns     userConns
 	done      chan struct{}
 	closing   sync.Once
@@ -126,6 +132,11 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
 		conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
 	s.routes()
+	stop, err := s.serveRelay()
+	if err != nil {
+		return nil, err
+	}
+	s.stopRelay = stop
 	go s.writeRequests()
 	return s, nil
 }
@@ -133,6 +144,7 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 // Close stops taking request-log rows and writes those still queued.
 func (s *Server) Close() error {
 	s.closing.Do(func() {
+		s.stopRelay()
 		s.logMu.Lock()
 		s.logDone = true
 		close(s.reqlog)

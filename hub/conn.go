@@ -89,7 +89,7 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	var key [16]byte
 	rand.Read(key[:])
 	c := &Conn{
-		hub: h, id: herald.ConnectionID(h.ids.New(herald.PrefixConnection)), key: base64.RawURLEncoding.EncodeToString(key[:]),
+		hub: h, id: herald.ConnectionID(h.ids.New(h.cfg.connectionPrefix())), key: base64.RawURLEncoding.EncodeToString(key[:]),
 		user: tok.UserID, transport: meta.Transport, t: t, hello: hello, tok: tok,
 		wake: make(chan struct{}, 1), ctl: make(chan func(), 64), done: make(chan struct{}),
 		cursor: map[herald.ThreadID]herald.Seq{}, ended: map[herald.ThreadID]bool{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,10 @@ type Config struct {
 	ReplayPage   int           // events per replay query (default 500)
 	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
 	Node         string        // this node's name in the connection log
+	// Route, when set, is put in every connection id (c_<route>_…), so
+	// that another node can relay the connection's requests here (see
+	// RouteOf and herald.Relay).
+	Route string
 	// ResyncEvery, when positive, catches every connection up from the
 	// store once per this period (spread over it, one connection at a
 	// time): the backstop for signals a networked broker lost without
@@ -40,6 +45,28 @@ type Config struct {
 	// one to reveal). Zero (the default) never does; the in-process broker
 	// loses nothing.
 	ResyncEvery time.Duration
+}
+
+// RouteOf returns the route in a connection id made by a hub with
+// Config.Route, or "".
+func RouteOf(id herald.ConnectionID) string {
+	rest, ok := strings.CutPrefix(string(id), herald.PrefixConnection)
+	if !ok {
+		return ""
+	}
+	route, _, ok := strings.Cut(rest, "_")
+	if !ok {
+		return ""
+	}
+	return route
+}
+
+// connectionPrefix starts the ids of the connections this hub opens.
+func (c *Config) connectionPrefix() string {
+	if c.Route == "" {
+		return herald.PrefixConnection
+	}
+	return herald.PrefixConnection + c.Route + "_"
 }
 
 func (c *Config) defaults() {

@@ -176,8 +176,9 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, nil, nil, err
 	}
+	relay, route := relayOf(broker)
 	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: node,
-		ResyncEvery: resyncEvery}, log)
+		ResyncEvery: resyncEvery, Route: route}, log)
 	if err != nil {
 		broker.Close()
 		store.Close()
@@ -186,7 +187,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	stopResync := resyncOnLoss(h, lost)
 	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKeyHash: keys.adminHash, Keys: keys.signer, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
-		MaxConnectionsPerUser: c.MaxUserConns})
+		MaxConnectionsPerUser: c.MaxUserConns, Relay: relay, Route: route})
 	if err != nil {
 		stopResync()
 		h.Close()

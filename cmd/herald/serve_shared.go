@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -197,4 +198,17 @@ func rateLimiter(store herald.Store) herald.RateLimiter {
 		return rl
 	}
 	return nil
+}
+
+// relayOf returns the broker's relay, when it spans nodes, and this
+// process's route: random, so a restarted node's old connection ids name a
+// route nobody serves (404 at once) rather than a namesake's.
+func relayOf(b herald.Broker) (herald.Relay, string) {
+	r, ok := b.(herald.Relay)
+	if !ok {
+		return nil, ""
+	}
+	var raw [5]byte
+	rand.Read(raw[:])
+	return r, hex.EncodeToString(raw[:])
 }
