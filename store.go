@@ -53,6 +53,10 @@ type Reader interface {
 	ListThreads(ctx context.Context, user UserID, f ThreadFilter) ([]Thread, error)
 
 	GetParticipant(ctx context.Context, thread ThreadID, user UserID) (Participant, error)
+	// ListMemberships returns every thread user is or was a participant
+	// of with user's membership of it, in ListThreads order: one read per
+	// page (resume and resync ask it for every connection).
+	ListMemberships(ctx context.Context, user UserID, p Page) ([]Membership, error)
 	// ListParticipants returns current participants in the order they were
 	// added.
 	ListParticipants(ctx context.Context, thread ThreadID, p Page) ([]Participant, error)
@@ -167,6 +171,12 @@ type Head struct {
 	// that is what lets the service cache a thread's members and still be
 	// exact.
 	Roster int64
+}
+
+// Membership is a thread and one user's membership of it.
+type Membership struct {
+	Thread      Thread
+	Participant Participant
 }
 
 // Page is offset paging for small, slowly changing lists.

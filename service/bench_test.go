@@ -11,6 +11,8 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/postgres"
+	"github.com/herald-chat/herald/postgres/pgtest"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
 	"github.com/herald-chat/herald/token"
@@ -144,4 +146,52 @@ func BenchmarkReplay(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/500, "µs/event")
+}
+
+// BenchmarkPositions measures what resume and resync ask for every
+// connection: where a user stands in each of their threads, here 1,000
+// (ListMemberships: one query per 500 threads, where it was one per
+// thread), on SQLite and, where HERALD_TEST_POSTGRES is set, PostgreSQL.
+//
+//	go test ./service -run '^$' -bench Positions
+func BenchmarkPositions(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		svc, _ := benchService(b)
+		benchPositions(b, svc)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		dsn := pgtest.DSN(b)
+		schema := pgtest.Schema(b, dsn)
+		store, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { store.Close() })
+		_, key, _ := ed25519.GenerateKey(rand.Reader)
+		limits := service.DefaultLimits()
+		limits.WriteRate = 0
+		clock := herald.SystemClock{}
+		svc, err := service.New(store, token.New(key, "", "", clock), inmem.New(), clock, herald.RandomIDs{}, limits)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchPositions(b, svc)
+	})
+}
+
+func benchPositions(b *testing.B, svc *service.Service) {
+	ctx := context.Background()
+	user := mustCaller(b, svc)
+	for range 1000 {
+		if _, _, err := svc.CreateThread(ctx, user, service.NewThread{Topic: "p"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		ps, err := svc.Positions(ctx, user.User)
+		if err != nil || len(ps) != 1000 {
+			b.Fatalf("Positions: %d, %v", len(ps), err)
+		}
+	}
 }

@@ -46,18 +46,14 @@ func (s *Service) Positions(ctx context.Context, user herald.UserID) ([]herald.P
 	const page = 500
 	var out []herald.Position
 	for skip := 0; ; skip += page {
-		ts, err := s.store.ListThreads(ctx, user, herald.ThreadFilter{Page: herald.Page{Skip: skip, Limit: page}})
+		ms, err := s.store.ListMemberships(ctx, user, herald.Page{Skip: skip, Limit: page})
 		if err != nil {
-			return nil, internal("list threads", err)
+			return nil, internal("list memberships", err)
 		}
-		for _, t := range ts {
-			p, err := s.store.GetParticipant(ctx, t.ID, user)
-			if err != nil {
-				return nil, internal("get participant", err)
-			}
-			out = append(out, position(t, p))
+		for _, m := range ms {
+			out = append(out, position(m.Thread, m.Participant))
 		}
-		if len(ts) < page {
+		if len(ms) < page {
 			return out, nil
 		}
 	}

@@ -416,3 +416,34 @@ func (r queries) ListRequests(ctx context.Context, f herald.RequestFilter) ([]he
 	}
 	return rs, nil
 }
+
+// memberColumns are participantColumns read from the participants table
+// aliased p.
+var memberColumns = "p." + strings.ReplaceAll(strings.Join(strings.Fields(participantColumns), " "), ", ", ", p.")
+
+// fields collects the scan targets a scan function passes, so that two of
+// them can read one row.
+type fields []any
+
+func (f *fields) Scan(dest ...any) error { *f = append(*f, dest...); return nil }
+
+func scanMembership(s scanner, m *herald.Membership) error {
+	var f fields
+	scanThread(&f, &m.Thread)
+	scanParticipant(&f, &m.Participant)
+	return s.Scan(f...)
+}
+
+// ListMemberships returns the threads user is or was in with user's
+// membership of each, in ListThreads order, in one query.
+func (r queries) ListMemberships(ctx context.Context, user herald.UserID, pg herald.Page) ([]herald.Membership, error) {
+	limit, offset := page(pg)
+	rows, err := r.q.QueryContext(ctx, `SELECT `+threadColumns+`, `+memberColumns+` FROM threads t
+		JOIN participants p ON p.thread_id = t.id
+		WHERE p.user_id = ? ORDER BY t.updated_at DESC, t.id DESC LIMIT ? OFFSET ?`, user, limit, offset)
+	ms, err := collect(rows, err, scanMembership)
+	if err != nil {
+		return nil, classify(err, "list memberships of %s", user)
+	}
+	return ms, nil
+}

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"NextSeqConcurrent", testNextSeqConcurrent},
 		{"LockThread", testLockThread},
 		{"ListThreads", testListThreads},
+		{"Memberships", testMemberships},
 		{"Participants", testParticipants},
 		{"Roster", testRoster},
 		{"ReadReceipts", testReadReceipts},

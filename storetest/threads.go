@@ -405,3 +405,38 @@ func testLockThread(t *testing.T, s herald.Store) {
 		t.Errorf("a writer that waited for another's lock read the thread before its commit: got %+v", seen)
 	}
 }
+
+// testMemberships: ListMemberships is ListThreads with the user's
+// membership of each thread, in the same order and pages.
+func testMemberships(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	ths := []herald.Thread{newThread("t_1", "u_a", 1000), newThread("t_2", "u_a", 2000), newThread("t_3", "u_b", 3000)}
+	ths[0].DeletedAt, ths[0].DeletedBy = at(1500), "u_a"
+	createThreads(t, s, ths...)
+	removed := member("t_2", "u_a", 1)
+	removed.RemovedAt, removed.RemovedBy, removed.RemovedSeq = at(2500), "u_a", 2
+	removed.Metadata = map[string]string{"k": "v"}
+	putParticipants(t, s, member("t_1", "u_a", 1), removed, member("t_3", "u_b", 1), member("t_2", "u_b", 1))
+	for _, pg := range []herald.Page{{}, {Limit: 1}, {Skip: 1, Limit: 5}} {
+		got, err := s.ListMemberships(ctx, "u_a", pg)
+		if err != nil {
+			t.Fatalf("ListMemberships(%+v): %v", pg, err)
+		}
+		threads, err := s.ListThreads(ctx, "u_a", herald.ThreadFilter{Page: pg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []herald.Membership
+		for _, th := range threads {
+			p, err := s.GetParticipant(ctx, th.ID, "u_a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, herald.Membership{Thread: th, Participant: p})
+		}
+		wantDiff(t, fmt.Sprintf("ListMemberships(%+v)", pg), want, got)
+	}
+	if got, err := s.ListMemberships(ctx, "u_c", herald.Page{}); err != nil || len(got) != 0 {
+		t.Errorf("ListMemberships of a user in no thread: got %v, %v; want none", got, err)
+	}
+}
