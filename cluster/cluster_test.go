@@ -375,8 +375,8 @@ func TestSignalsReachEveryNode(t *testing.T) {
 		t.Logf("%s closed the user's 3 connections in %v", tc.reason, slowest.Round(time.Millisecond))
 	}
 
-	// An SSE connection's frames (acks, pongs, refreshes) are taken by the
-	// node holding it only.
+	// An SSE connection's frames (acks, pongs, refreshes) are taken on any
+	// node (relayed to the one holding it), and only with its key.
 	r := newReceiver(c, "owner over SSE on n0", owner.token, 0, wire.TransportSSE)
 	var id, key string
 	r.rt.OnState(func(sc client.StateChange) {
@@ -385,10 +385,12 @@ func TestSignalsReachEveryNode(t *testing.T) {
 		}
 	})
 	r.start(t)
-	for i, want := range []int{204, 404, 404} {
-		got, reason := postPing(t, c.nodes[i].address(), id, key)
-		if got != want || (want == 404 && reason != herald.ReasonConnectionNotFound) {
-			t.Errorf("ping frame for an SSE connection of n0 posted to n%d: got %d %s, want %d", i, got, reason, want)
+	for i := range c.nodes {
+		if got, reason := postPing(t, c.nodes[i].address(), id, key); got != 204 {
+			t.Errorf("ping frame for an SSE connection of n0 posted to n%d: got %d %s, want 204", i, got, reason)
+		}
+		if got, reason := postPing(t, c.nodes[i].address(), id, "wrong-key"); got != 404 || reason != herald.ReasonConnectionNotFound {
+			t.Errorf("ping frame with a wrong key posted to n%d: got %d %s, want 404 connection_not_found", i, got, reason)
 		}
 	}
 }
