@@ -32,6 +32,10 @@ import (
 type ServeCmd struct {
 	Addr             string        `default:"127.0.0.1:8080" env:"HERALD_ADDR" help:"Address to listen on."`
 	Data             string        `default:"./herald-data" env:"HERALD_DATA" help:"Data directory (the SQLite database, the admin key file)."`
+	TLSCert          string        `name:"tls-cert" env:"HERALD_TLS_CERT" placeholder:"FILE" help:"Serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain; reloaded with its key on SIGHUP. Sends HSTS."`
+	TLSKey           string        `name:"tls-key" env:"HERALD_TLS_KEY" placeholder:"FILE" help:"The PEM private key of --tls-cert."`
+	TLSSelfSigned    bool          `name:"tls-self-signed" env:"HERALD_TLS_SELF_SIGNED" help:"Development only: serve HTTPS with a self-signed certificate for localhost, made in --data on first use (for SDKs that refuse tokens over plain HTTP)."`
+	MaxAddrConns     int           `name:"max-connections-per-address" default:"0" env:"HERALD_MAX_CONNECTIONS_PER_ADDRESS" help:"Open connections one client address may hold (loopback exempt); past it new ones are closed at once. 0 (the default) is no limit: set it when Herald faces clients directly, not behind a proxy."`
 	ReplaceAdminKey  bool          `env:"HERALD_REPLACE_ADMIN_KEY" help:"Make this node's admin key (HERALD_ADMIN_KEY or the key file) the deployment's, in place of the one in the store."`
 	Issuer           string        `default:"herald" env:"HERALD_ISSUER" help:"Token issuer (iss)."`
 	Audience         string        `default:"herald-chat" env:"HERALD_AUDIENCE" help:"Token audience (aud)."`
@@ -108,6 +112,10 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err := c.checkDev(); err != nil {
 		return err
 	}
+	tlsCfg, cert, err := c.tlsConfig(log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
@@ -118,10 +126,22 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer cleanup()
+	ln = limitPerAddress(ln, c.MaxAddrConns, log)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("herald listening", "addr", ln.Addr().String(), "data", c.Data)
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme, hs.TLSConfig = "https", tlsCfg
+		if !c.TLSSelfSigned {
+			hs.Handler = hsts(srv)
+		}
+		stopReload := reloadOnHangup(cert, log)
+		defer stopReload()
+		go func() { errc <- hs.ServeTLS(ln, "", "") }() // HTTP/2 and HTTP/1.1 by ALPN
+	} else {
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	log.Info("herald listening", "addr", ln.Addr().String(), "scheme", scheme, "data", c.Data)
 	defer servePprof(c.Pprof, log)()
 	select {
 	case err := <-errc:
