@@ -260,7 +260,7 @@ func TestConnectionsPerAddress(t *testing.T) {
 	dial("203.0.113.5")
 	accept()
 	over := dial("203.0.113.5") // the third: closed at once
-	dial("198.51.100.7")         // another address: accepted
+	dial("198.51.100.7")        // another address: accepted
 	if c := accept(); c.RemoteAddr().String() != "198.51.100.7:1" {
 		t.Fatalf("accepted %s, want the other address (the third from 203.0.113.5 refused)", c.RemoteAddr())
 	}
