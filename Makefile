@@ -1,17 +1,18 @@
 # Herald's two everyday commands, and their parts.
 #
 #   make test    Go tests (with -race), every Go fuzz target for FUZZTIME
-#                (10s) each, the TypeScript client's unit tests, then the
+#                (10s) each, the TypeScript client's unit tests, the
 #                browser tests (skipped, with a message, unless
-#                HERALD_TEST_CHROMIUM names a chromium binary)
+#                HERALD_TEST_CHROMIUM names a chromium binary), then the
+#                official ACS SDKs against a fresh server (make compat)
 #   make serve   go run ./cmd/herald serve
 #
 # The browser side (web/) needs Node 20+ and npm only to build and test it;
 # `herald serve` embeds the committed build in web/dist.
 
-.PHONY: test test-go fuzz test-web e2e web check-dist serve
+.PHONY: test test-go fuzz test-web e2e compat web check-dist serve
 
-test: test-go fuzz test-web e2e
+test: test-go fuzz test-web e2e compat
 
 test-go:
 	go test -race -count=1 -timeout 30m ./...
@@ -39,6 +40,13 @@ e2e:
 	else \
 		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run e2e; \
 	fi
+
+# compat drives a fresh server with the official ACS JavaScript SDKs
+# (identity through a connection string, every chat operation over HTTPS);
+# it needs Node 20+ and npm. See docs/acs-compat.md.
+compat:
+	cd compat/testdata/sdk && npm ci --no-audit --no-fund
+	HERALD_TEST_ACS_SDK=1 go test -count=1 -v -run TestOfficialSDKs ./compat
 
 # web rebuilds web/dist from the lockfile; commit the result.
 web:

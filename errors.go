@@ -58,12 +58,15 @@ const (
 	ReasonBodyTimeout Reason = "body_timeout"
 
 	// Credentials.
-	ReasonTokenMissing      Reason = "token_missing"
-	ReasonTokenInvalid      Reason = "token_invalid"
-	ReasonTokenExpired      Reason = "token_expired"
-	ReasonTokenRevoked      Reason = "token_revoked"
-	ReasonIdentityDeleted   Reason = "identity_deleted"
-	ReasonAdminKeyInvalid   Reason = "admin_key_invalid"
+	ReasonTokenMissing    Reason = "token_missing"
+	ReasonTokenInvalid    Reason = "token_invalid"
+	ReasonTokenExpired    Reason = "token_expired"
+	ReasonTokenRevoked    Reason = "token_revoked"
+	ReasonIdentityDeleted Reason = "identity_deleted"
+	ReasonAdminKeyInvalid Reason = "admin_key_invalid"
+	// ReasonSignatureInvalid: an access-key (HMAC-SHA256) signed request
+	// whose signature, date or body hash does not hold.
+	ReasonSignatureInvalid  Reason = "signature_invalid"
 	ReasonScopeInsufficient Reason = "scope_insufficient"
 
 	// Membership and ownership.

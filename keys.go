@@ -51,6 +51,18 @@ func HashAdminKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// AccessKey is an ACS-style access key of the deployment: a request signed
+// with it (HMAC-SHA256 over the method, path and query, date, host and
+// body hash, as the ACS SDKs sign with a connection string) acts as the
+// admin. Verifying a signature needs the key itself, so the store keeps it
+// whole, like the signing keys.
+type AccessKey struct {
+	// Name is "primary" (the one made at first start).
+	Name      string
+	Secret    []byte // 32 random bytes; base64 in a connection string
+	CreatedAt time.Time
+}
+
 // Ticket is a short-lived, single-use credential for opening a real-time
 // connection where a header cannot be sent (a browser's WebSocket or
 // EventSource). It stands for the access token it was issued with and is

@@ -41,6 +41,8 @@ type Reader interface {
 	// GetAdminKey returns the deployment's admin key hash; ErrNotFound if
 	// none was stored.
 	GetAdminKey(ctx context.Context) (AdminKey, error)
+	// ListAccessKeys returns the deployment's access keys, by name.
+	ListAccessKeys(ctx context.Context) ([]AccessKey, error)
 	// ListTokens returns the user's tokens, newest first.
 	ListTokens(ctx context.Context, user UserID) ([]Token, error)
 
@@ -113,6 +115,8 @@ type Tx interface {
 	// ReplaceAdminKey stores the deployment's admin key hash in place of
 	// any stored one.
 	ReplaceAdminKey(ctx context.Context, k AdminKey) error
+	// CreateAccessKey stores an access key; ErrConflict if its name exists.
+	CreateAccessKey(ctx context.Context, k AccessKey) error
 
 	// CreateTicket stores a ticket and removes the tickets that expired
 	// before it was created; ErrConflict if its id exists.

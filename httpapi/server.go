@@ -351,9 +351,15 @@ func (s *Server) admin(r *http.Request) error {
 	if err := s.svc.CheckAuthFailures(clientAddr(r)); err != nil {
 		return err
 	}
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, hmacScheme) {
+		err := s.verifySignature(r, auth)
+		s.svc.AuthFailed(clientAddr(r), err)
+		return err
+	}
 	got := bearer(r)
 	if got == "" {
-		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing, "no admin key: send Authorization: Bearer <admin key>")
+		return herald.Errorf(herald.CodeUnauthorized, herald.ReasonTokenMissing,
+			"no admin key: send Authorization: Bearer <admin key>, or sign the request with an access key (HMAC-SHA256)")
 	}
 	if subtle.ConstantTimeCompare([]byte(herald.HashAdminKey(got)), []byte(s.cfg.AdminKeyHash)) != 1 {
 		err := herald.Errorf(herald.CodeUnauthorized, herald.ReasonAdminKeyInvalid, "the admin key is not valid")

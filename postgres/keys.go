@@ -131,3 +131,23 @@ func (s *Store) Take(ctx context.Context, key string, now time.Time, every time.
 	}
 	return time.Duration(wait) * time.Microsecond, nil
 }
+
+// ListAccessKeys returns the access keys, by name.
+func (r queries) ListAccessKeys(ctx context.Context) ([]herald.AccessKey, error) {
+	rows, err := r.q.Query(ctx, `SELECT name, secret, created_at FROM access_keys ORDER BY name`)
+	ks, err := collect(rows, err, func(s pgx.Row, k *herald.AccessKey) error {
+		return s.Scan(&k.Name, &k.Secret, timeCol{&k.CreatedAt})
+	})
+	if err != nil {
+		return nil, classify(err, "list access keys")
+	}
+	return ks, nil
+}
+
+// CreateAccessKey stores k; ErrConflict if its name exists (also when
+// another transaction created it first).
+func (t *tx) CreateAccessKey(ctx context.Context, k herald.AccessKey) error {
+	tag, err := t.q.Exec(ctx, `INSERT INTO access_keys (name, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		k.Name, k.Secret, millis(k.CreatedAt))
+	return mustInsert(tag, err, "create access key %s", k.Name)
+}

@@ -34,9 +34,10 @@ func newFailures(perSecond float64, burst int) *failures {
 // that could be guesses. A missing, expired or revoked credential was
 // issued by this server (or is absent) and guesses nothing.
 var guesses = map[herald.Reason]bool{
-	herald.ReasonAdminKeyInvalid: true,
-	herald.ReasonTokenInvalid:    true,
-	herald.ReasonTicketInvalid:   true,
+	herald.ReasonAdminKeyInvalid:  true,
+	herald.ReasonTokenInvalid:     true,
+	herald.ReasonTicketInvalid:    true,
+	herald.ReasonSignatureInvalid: true,
 }
 
 // CheckAuthFailures refuses addr (a client address, without port) with

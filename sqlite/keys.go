@@ -96,3 +96,25 @@ func (t *tx) TakeTicket(ctx context.Context, id string) (herald.Ticket, error) {
 	}
 	return tk, nil
 }
+
+// ListAccessKeys returns the access keys, by name.
+func (r queries) ListAccessKeys(ctx context.Context) ([]herald.AccessKey, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT name, secret, created_at FROM access_keys ORDER BY name`)
+	ks, err := collect(rows, err, func(s scanner, k *herald.AccessKey) error {
+		return s.Scan(&k.Name, &k.Secret, timeCol{&k.CreatedAt})
+	})
+	if err != nil {
+		return nil, classify(err, "list access keys")
+	}
+	return ks, nil
+}
+
+// CreateAccessKey stores k; ErrConflict if its name exists.
+func (t *tx) CreateAccessKey(ctx context.Context, k herald.AccessKey) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO access_keys (name, secret, created_at) VALUES (?, ?, ?)`,
+		k.Name, k.Secret, millis(k.CreatedAt))
+	if err != nil {
+		return classify(err, "create access key %s", k.Name)
+	}
+	return nil
+}

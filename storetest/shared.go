@@ -218,3 +218,23 @@ func RunRateLimiter(t *testing.T, l herald.RateLimiter, newKey func() string) {
 		}
 	})
 }
+
+// testAccessKeys: access keys are listed by name with their secret; a name
+// that exists is a conflict.
+func testAccessKeys(t *testing.T, s herald.Store) {
+	ctx := t.Context()
+	if ks, err := s.ListAccessKeys(ctx); err != nil || len(ks) != 0 {
+		t.Fatalf("ListAccessKeys of a new store: got %v, %v; want none", ks, err)
+	}
+	k := herald.AccessKey{Name: "primary", Secret: bytes.Repeat([]byte{7}, 32), CreatedAt: at(3)}
+	update(t, s, func(tx herald.Tx) error { return tx.CreateAccessKey(ctx, k) })
+	err := s.Update(ctx, func(tx herald.Tx) error {
+		return tx.CreateAccessKey(ctx, herald.AccessKey{Name: "primary", Secret: []byte{1}})
+	})
+	wantErr(t, "CreateAccessKey of an existing name", err, herald.ErrConflict)
+	ks, err := s.ListAccessKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDiff(t, "ListAccessKeys", []herald.AccessKey{k}, ks)
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"SigningKeyRace", testSigningKeyRace},
 		{"AdminKey", testAdminKey},
 		{"Tickets", testTickets},
+		{"AccessKeys", testAccessKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

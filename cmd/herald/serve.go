@@ -215,7 +215,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, nil, nil, err
 	}
-	keys.report(os.Stderr, c.Data, addr)
+	keys.report(os.Stderr, c.Data, c.endpoint(addr))
 	stopPrune := prune(store, clock, c.Retention, log)
 	var once sync.Once
 	drain = func() { once.Do(func() { stopResync(); h.Close() }) }

@@ -38,6 +38,10 @@ type deploymentKeys struct {
 	// adminElsewhere: the key came from the store only; another node (or
 	// an earlier start) made it.
 	adminElsewhere bool
+	// accessKey is the primary access key (ACS connection strings);
+	// accessCreated: this start made it.
+	accessKey     []byte
+	accessCreated bool
 }
 
 // setupKeys makes sure the store holds the deployment's signing keys and
@@ -61,7 +65,44 @@ func (c *ServeCmd) setupKeys(ctx context.Context, store herald.Store, givenAdmin
 	if err := k.setupAdmin(ctx, store, c.Data, givenAdmin, c.ReplaceAdminKey, clock.Now()); err != nil {
 		return k, err
 	}
+	if k.accessKey, k.accessCreated, err = setupAccessKey(ctx, store, clock.Now()); err != nil {
+		return k, err
+	}
 	return k, nil
+}
+
+// setupAccessKey returns the deployment's primary access key (for ACS
+// connection strings), made by the first node to start.
+func setupAccessKey(ctx context.Context, store herald.Store, now time.Time) (key []byte, created bool, err error) {
+	for attempt := 0; ; attempt++ {
+		ks, err := store.ListAccessKeys(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("read the access keys: %w", err)
+		}
+		for _, k := range ks {
+			if k.Name == "primary" {
+				return k.Secret, false, nil
+			}
+		}
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		err = store.Update(ctx, func(tx herald.Tx) error {
+			return tx.CreateAccessKey(ctx, herald.AccessKey{Name: "primary", Secret: secret, CreatedAt: now})
+		})
+		if herald.IsConflict(err) && attempt < 3 {
+			continue // another node made it first: read theirs
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("store the access key: %w", err)
+		}
+		return secret, true, nil
+	}
+}
+
+// connectionString is what the ACS SDKs take: the endpoint and the access
+// key.
+func connectionString(endpoint string, key []byte) string {
+	return "endpoint=" + endpoint + ";accesskey=" + base64.StdEncoding.EncodeToString(key)
 }
 
 // setupAdmin finds the admin key: given (flag or environment), else the
@@ -167,15 +208,24 @@ func newAdminKey(dir string) (key, path string, err error) {
 	return key, path, nil
 }
 
-// report tells the operator where the keys are, once, at start.
-func (k deploymentKeys) report(w io.Writer, data, addr string) {
+// report tells the operator where the keys are, once, at start. A new
+// access key's connection string is written to data (0600) and printed.
+func (k deploymentKeys) report(w io.Writer, data, endpoint string) {
+	if k.accessCreated {
+		path := filepath.Join(data, "connection-string")
+		cs := connectionString(endpoint, k.accessKey)
+		if err := os.WriteFile(path, []byte(cs+"\n"), 0o600); err != nil {
+			fmt.Fprintf(w, "could not write %s: %v\n", path, err)
+		}
+		fmt.Fprintf(w, "ACS connection string (for the Azure Communication Services SDKs; keep it secret), also in %s:\n  %s\n", path, cs)
+	}
 	switch {
 	case k.adminCreated:
 		fmt.Fprintf(w, `Herald created this deployment's admin key in %s (keep it secret; every node that shares the store accepts it).
 Use it for identity commands, for example:
-  export HERALD_URL=http://%s HERALD_ADMIN_KEY=$(cat %s)
+  export HERALD_URL=%s HERALD_ADMIN_KEY=$(cat %s)
   herald identity create --scopes chat
-`, k.adminPath, addr, k.adminPath)
+`, k.adminPath, strings.TrimSuffix(endpoint, "/"), k.adminPath)
 	case k.adminPath != "":
 		fmt.Fprintf(w, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", k.adminPath, k.adminPath)
 	case k.adminElsewhere:

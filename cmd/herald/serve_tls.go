@@ -233,3 +233,11 @@ func reloadOnHangup(cert *certificate, log *slog.Logger) (stop func()) {
 	}()
 	return func() { signal.Stop(hup); close(done) }
 }
+
+// endpoint is the URL clients reach this server at (in connection strings).
+func (c *ServeCmd) endpoint(addr string) string {
+	if c.TLSCert != "" || c.TLSSelfSigned {
+		return "https://" + addr + "/"
+	}
+	return "http://" + addr + "/"
+}
