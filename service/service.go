@@ -91,6 +91,7 @@ type Service struct {
 	order    commitOrder // publishes the signals of transactions in commit order
 	rosters  rosters     // each thread's members by roster version (roster.go)
 	log      *slog.Logger
+	obs      herald.Observer // never nil: NoObserver without WithObserver
 
 	publishFailures atomic.Int64 // signals the broker refused (see publish)
 }
@@ -102,6 +103,16 @@ type Option func(*Service)
 // log; without it they are only counted.
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Service) { s.log = log }
+}
+
+// WithObserver sends the service's measurements (the commit latency of
+// sends) to o.
+func WithObserver(o herald.Observer) Option {
+	return func(s *Service) {
+		if o != nil {
+			s.obs = o
+		}
+	}
 }
 
 // PublishFailures returns how many signals the broker refused since New.
@@ -118,7 +129,7 @@ func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock h
 	}
 	s := &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
 		writes: newLimiter(limits.WriteRate, limits.WriteBurst), failures: newFailures(limits.AuthFailureRate, limits.AuthFailureBurst),
-		broker: broker, log: slog.New(slog.DiscardHandler)}
+		broker: broker, log: slog.New(slog.DiscardHandler), obs: herald.NoObserver{}}
 	for _, opt := range opts {
 		opt(s)
 	}
