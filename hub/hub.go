@@ -104,8 +104,8 @@ type Hub struct {
 	mu      sync.RWMutex // guards users, conns and closing
 	closing bool         // Close has begun: no connection registers any more
 	users   map[herald.UserID]map[*Conn]struct{}
-	conns map[herald.ConnectionID]*Conn
-	wg    sync.WaitGroup
+	conns   map[herald.ConnectionID]*Conn
+	wg      sync.WaitGroup
 }
 
 // New returns a Hub subscribed to broker.
