@@ -93,7 +93,7 @@ type Hub struct {
 	obs    herald.Observer // cfg.Observer
 	unsub  func()
 	stop   chan struct{} // closed by Close; ends the periodic resync
-	closed sync.Once
+	closed sync.Once     // Close's
 
 	// Counters of what full connection queues dropped (see Conn.enqueue).
 	overflows      atomic.Int64 // queues that overflowed
@@ -216,17 +216,22 @@ func (h *Hub) Config() Config { return h.cfg }
 // Close closes every connection with going_away and flushes the ledger.
 // A connection opened while it runs, or after, is closed with going_away
 // at once: its client reconnects to another node.
+//
+// Close may be called more than once (a shutdown's step, then the deferred
+// cleanup); the later calls wait for the first to finish.
 func (h *Hub) Close() {
-	h.closed.Do(func() { close(h.stop) })
-	h.mu.Lock()
-	h.closing = true
-	h.mu.Unlock()
-	h.unsub()
-	for _, c := range h.all() {
-		c.Close(wire.CloseGoingAway, "going_away", "server")
-	}
-	h.wg.Wait()
-	h.rec.close()
+	h.closed.Do(func() {
+		close(h.stop)
+		h.mu.Lock()
+		h.closing = true
+		h.mu.Unlock()
+		h.unsub()
+		for _, c := range h.all() {
+			c.Close(wire.CloseGoingAway, "going_away", "server")
+		}
+		h.wg.Wait()
+		h.rec.close()
+	})
 }
 
 // Conn returns an open connection of this node by id.
