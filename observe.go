@@ -23,8 +23,10 @@ type Observer interface {
 	SendCommitted(d time.Duration)
 	// Delivered counts n sequenced events written to a connection.
 	Delivered(n int)
-	// FannedOut observes the time from a live event's commit to its write
-	// to one connection (events read again from the store are not live).
+	// FannedOut observes, once per write to one connection that carries
+	// live events, the time from the commit of the oldest of them to the
+	// write (events read again from the store are not live). Alone in its
+	// write, as when the node is not busy, an event is observed by itself.
 	FannedOut(d time.Duration)
 	// Replayed counts n events a connection read from the store: a resume,
 	// a gap, or a catch-up after its queue overflowed.
@@ -50,17 +52,38 @@ type NoObserver struct{}
 
 var _ Observer = NoObserver{}
 
+// Request records nothing.
 func (NoObserver) Request(string, int, Reason, time.Duration) {}
-func (NoObserver) SendCommitted(time.Duration)                {}
-func (NoObserver) Delivered(int)                              {}
-func (NoObserver) FannedOut(time.Duration)                    {}
-func (NoObserver) Replayed(int)                               {}
-func (NoObserver) Acked(int)                                  {}
-func (NoObserver) Resumed(bool)                               {}
-func (NoObserver) ConnectionOpened(string)                    {}
-func (NoObserver) ConnectionClosed(string, Reason)            {}
-func (NoObserver) StoreError(string)                          {}
-func (NoObserver) DoctorCause(string)                         {}
+
+// SendCommitted records nothing.
+func (NoObserver) SendCommitted(time.Duration) {}
+
+// Delivered records nothing.
+func (NoObserver) Delivered(int) {}
+
+// FannedOut records nothing.
+func (NoObserver) FannedOut(time.Duration) {}
+
+// Replayed records nothing.
+func (NoObserver) Replayed(int) {}
+
+// Acked records nothing.
+func (NoObserver) Acked(int) {}
+
+// Resumed records nothing.
+func (NoObserver) Resumed(bool) {}
+
+// ConnectionOpened records nothing.
+func (NoObserver) ConnectionOpened(string) {}
+
+// ConnectionClosed records nothing.
+func (NoObserver) ConnectionClosed(string, Reason) {}
+
+// StoreError records nothing.
+func (NoObserver) StoreError(string) {}
+
+// DoctorCause records nothing.
+func (NoObserver) DoctorCause(string) {}
 
 // Pinger is implemented by a Store or Broker that can tell whether it is
 // reachable now, for the readiness check (GET /readyz). Ping returns nil

@@ -255,15 +255,20 @@ func (c *Conn) flush(ctx context.Context) error {
 		return err
 	}
 	now := c.hub.clock.Now()
-	obs := c.hub.obs
-	if len(c.pending) > 0 {
-		obs.Delivered(len(c.pending))
-	}
+	// One observation per write, not per event: under load a write carries
+	// up to maxBatch events, and the oldest live one is the write's latency.
+	var oldest time.Time
 	for _, s := range c.pending {
 		c.pushed(s.ThreadID, s.Seq, now)
-		if !s.Committed.IsZero() {
-			obs.FannedOut(now.Sub(s.Committed))
+		if !s.Committed.IsZero() && (oldest.IsZero() || s.Committed.Before(oldest)) {
+			oldest = s.Committed
 		}
+	}
+	if len(c.pending) > 0 {
+		c.hub.obs.Delivered(len(c.pending))
+	}
+	if !oldest.IsZero() {
+		c.hub.obs.FannedOut(now.Sub(oldest))
 	}
 	c.pending = c.pending[:0]
 	return nil

@@ -97,7 +97,7 @@ func New(opts Options) *Metrics {
 	m.sendCommit = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "herald_send_commit_seconds",
 		Help: "Time from the start of a send's transaction to its durable commit.", Buckets: latencyBuckets})
 	m.fanout = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "herald_fanout_seconds",
-		Help: "Time from a live event's commit to its write to one connection's socket.", Buckets: latencyBuckets})
+		Help: "Time from a live event's commit to its write to one connection's socket; one observation per write, its oldest live event.", Buckets: latencyBuckets})
 	m.delivered = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_deliveries_total",
 		Help: "Sequenced events written to real-time connections (one per event per connection), live or replayed."})
 	m.replayed = prometheus.NewCounter(prometheus.CounterOpts{Name: "herald_replayed_events_total",
