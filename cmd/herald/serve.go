@@ -303,7 +303,12 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 			DroppedControl: st.DroppedControl, Queued: st.Queued, MaxQueued: st.MaxQueued, QueueSize: queueSize,
 			PublishFailures: svc.PublishFailures(), LostRequestRows: lostRows}
 	})
-	if (createdKey || createdAdmin) && adminPath != "" {
+	switch {
+	case c.LogFormat == "json":
+		// One JSON object a line, for the log collector: the paths, never the keys.
+		log.Info("herald keys", "signing_key", keyPath, "signing_key_created", createdKey, "admin_key_file", adminPath,
+			"admin_key_created", createdAdmin, "admin_key_from_env_or_flag", adminPath == "")
+	case (createdKey || createdAdmin) && adminPath != "":
 		fmt.Fprintf(os.Stderr, `Herald created its keys in %s:
   signing key: %s (keep it secret; tokens are signed with it)
   admin key:   %s
@@ -311,9 +316,9 @@ Use the admin key for identity commands, for example:
   export HERALD_URL=http://%s HERALD_ADMIN_KEY=$(cat %s)
   herald identity create --scopes chat
 `, c.Data, keyPath, adminPath, addr, adminPath)
-	} else if createdKey {
+	case createdKey:
 		fmt.Fprintf(os.Stderr, "Herald created its signing key %s (keep it secret); the admin key comes from --admin-key/HERALD_ADMIN_KEY\n", keyPath)
-	} else if adminPath != "" {
+	case adminPath != "":
 		fmt.Fprintf(os.Stderr, "admin key: %s (export HERALD_ADMIN_KEY=$(cat %s))\n", adminPath, adminPath)
 	}
 	stopPrune := prune(store, clock, c.Retention, log)
