@@ -67,6 +67,7 @@ type ServeCmd struct {
 	DevLogin         bool          `env:"HERALD_DEV_LOGIN" help:"Development only: let anyone create an identity and chat token with POST /dev/login (the chat page's dev sign-in)."`
 	AuthFailureRate  float64       `default:"1" env:"HERALD_AUTH_FAILURE_RATE" help:"Failed authentications per second a client address earns back (wrong admin keys, tokens this server did not issue); 0 disables the limit."`
 	AuthFailureBurst int           `default:"30" env:"HERALD_AUTH_FAILURE_BURST" help:"Failed authentications a client address may make at once; past them it gets 429 until it has earned one back."`
+	DrainDelay       time.Duration `default:"0s" env:"HERALD_DRAIN_DELAY" help:"On SIGTERM, answer /readyz with 503 for this long before closing the listener, so that load balancers stop sending new clients first (for example 5s behind Kubernetes)."`
 	LogFormat        string        `default:"text" enum:"text,json" env:"HERALD_LOG_FORMAT" help:"Log format on stderr: text (key=value) or json (one object a line). Every request's line carries its request_id (X-Request-Id)."`
 	DevMinToken      time.Duration `name:"dev-min-token-lifetime" env:"HERALD_DEV_MIN_TOKEN_LIFETIME" placeholder:"DURATION" help:"Development only: allow tokens as short as this (whole minutes, 1m to 60m) instead of 60 minutes, to see token expiry end to end (herald demo). Refused unless --addr is a loopback address."`
 
@@ -147,7 +148,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	case <-ctx.Done():
 	}
-	return n.shutdown(hs, ln, errc, log)
+	return n.shutdown(hs, ln, errc, c.DrainDelay, log)
 }
 
 // newLogger returns the server's logger: text (the default) or JSON lines.
@@ -177,7 +178,7 @@ const shutdownTimeout = 10 * time.Second
 
 // shutdown stops the node in an order that loses nothing, logging each
 // step:
-//  1. /readyz answers 503 going_away;
+//  1. /readyz answers 503 going_away (for --drain-delay before the next step);
 //  2. the listener closes: no new connection is accepted;
 //  3. every real-time connection is closed with 4000 going_away (a
 //     connection that opens meanwhile is closed so at once), so that its
@@ -185,9 +186,14 @@ const shutdownTimeout = 10 * time.Second
 //     ledger is flushed;
 //  4. in-flight requests finish (within shutdownTimeout);
 //  5. the request log is flushed, then the broker and the store close.
-func (n *node) shutdown(hs *http.Server, ln *closeListener, served <-chan error, log *slog.Logger) error {
+func (n *node) shutdown(hs *http.Server, ln *closeListener, served <-chan error, drainDelay time.Duration, log *slog.Logger) error {
 	log.Info("shutdown: signal received; /readyz now answers 503 going_away")
 	n.api.Drain()
+	if drainDelay > 0 {
+		log.Info("shutdown: waiting for load balancers to see /readyz (--drain-delay)", "delay", drainDelay)
+		t := n.clock.NewTimer(drainDelay)
+		<-t.C()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -220,6 +226,7 @@ func (n *node) shutdown(hs *http.Server, ln *closeListener, served <-chan error,
 type node struct {
 	api        *httpapi.Server
 	hub        *hub.Hub
+	clock      herald.Clock
 	metrics    *metrics.Metrics
 	stopResync func()
 	close      func() // idempotent: stops everything that is still running
@@ -323,7 +330,7 @@ Use the admin key for identity commands, for example:
 	}
 	stopPrune := prune(store, clock, c.Retention, log)
 	var once sync.Once
-	n := &node{api: server, hub: h, metrics: m, stopResync: stopResync}
+	n := &node{api: server, hub: h, clock: clock, metrics: m, stopResync: stopResync}
 	n.close = func() {
 		once.Do(func() {
 			stopResync()
