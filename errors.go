@@ -113,7 +113,10 @@ const (
 	// authentications (wrong admin keys, tokens this server did not issue).
 	ReasonTooManyAuthFailures Reason = "too_many_auth_failures"
 	ReasonStoreUnavailable    Reason = "store_unavailable"
-	ReasonInternal            Reason = "internal_error"
+	// ReasonBrokerUnavailable: the broker that carries signals between
+	// nodes cannot be reached (GET /readyz).
+	ReasonBrokerUnavailable Reason = "broker_unavailable"
+	ReasonInternal          Reason = "internal_error"
 	// ReasonClientCancelled: the client went away before the answer; the
 	// request log records it with status 499, not as a server failure.
 	ReasonClientCancelled Reason = "client_cancelled"

@@ -33,6 +33,10 @@ type Signal struct {
 	DisplayName string
 	MessageID   MessageID
 	At          time.Time
+	// Committed is when the transaction that made a sequenced event
+	// committed, on the publishing node's clock: the start of its fan-out
+	// latency. Zero for an event read again from the store.
+	Committed time.Time
 	// User is the identity a credential signal concerns.
 	User UserID
 }

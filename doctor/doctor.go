@@ -52,6 +52,18 @@ var priority = []Check{
 	CheckNetworkBlocked, CheckAppNotListening, CheckOffline,
 }
 
+// Causes returns every check that can be a report's Cause, the one that
+// explains the others first (for a metric's label values, for example).
+func Causes() []Check {
+	var out []Check
+	for _, c := range priority {
+		if c.Fault() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Fault reports whether a confirmed c is a fault: every check but
 // recipient_offline, which says the message will arrive.
 func (c Check) Fault() bool { return c != CheckOffline }

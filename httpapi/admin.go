@@ -34,6 +34,9 @@ func (s *Server) diagnose(w http.ResponseWriter, r *http.Request) error {
 	if rec := recordOf(r); rec != nil {
 		rec.ThreadID, rec.MessageID = herald.ThreadID(rep.Thread), herald.MessageID(rep.Message)
 	}
+	if rep.Cause != "" {
+		s.obs.DoctorCause(string(rep.Cause))
+	}
 	rep.Incomplete = append(rep.Incomplete, s.lostRows()...)
 	if v.Get("format") == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

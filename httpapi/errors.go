@@ -54,10 +54,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// store call failed for that, not for a fault of the server.
 		e = &herald.Error{Code: e.Code, Reason: herald.ReasonClientCancelled, Message: "the client closed the request before it was answered"}
 		status = StatusClientClosedRequest
-		s.log.Info("request cancelled by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Info("request cancelled by the client", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusInternalServerError {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.obs.StoreError("request")
+		s.log.Error("request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if rec := recordOf(r); rec != nil {
 		rec.Reason = e.Reason
@@ -76,6 +77,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, wire.ErrorResponse{Error: wire.ErrorBody{
 		Code: string(e.Code), Message: e.Message, Reason: string(e.Reason), Target: e.Target,
 	}})
+}
+
+// requestID returns the id of the request r (X-Request-Id), for log lines.
+func requestID(r *http.Request) string {
+	if rec := recordOf(r); rec != nil {
+		return rec.RequestID
+	}
+	return ""
 }
 
 // StatusClientClosedRequest is the status the request log records for a

@@ -68,6 +68,13 @@ type Config struct {
 	// RequestLogQueue is how many request-log rows wait for the writer
 	// before requests wait for room (default 4096).
 	RequestLogQueue int
+	// Observer receives a count of every request by operation, status and
+	// reason, and the causes the doctor confirms; nil records nothing.
+	Observer herald.Observer
+	// Metrics, if set, answers GET /metrics (outside the request log).
+	Metrics http.Handler
+	// Checks are what GET /readyz asks, in order: the store and the broker.
+	Checks []Check
 }
 
 // Server serves the REST API.
@@ -94,6 +101,8 @@ type Server struct {
 	conns     userConns
 	done      chan struct{}
 	closing   sync.Once
+	obs       herald.Observer // cfg.Observer, or NoObserver
+	draining  atomic.Bool     // Drain was called: /readyz answers 503
 }
 
 // New returns a Server. Close it to flush the request log.
@@ -128,7 +137,11 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log,
+	obs := cfg.Observer
+	if obs == nil {
+		obs = herald.NoObserver{}
+	}
+	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log, obs: obs,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
 		conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
 	s.routes()
@@ -209,6 +222,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // ServeHTTP records every call in the request log and answers unknown
 // routes and methods with the JSON error shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.probe(w, r) {
+		return
+	}
 	start := time.Now()
 	rec := &herald.Request{At: s.clock.Now(), RequestID: r.Header.Get(wire.HeaderRequestID)}
 	if rec.RequestID == "" || len(rec.RequestID) > 64 {
@@ -228,6 +244,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Status = sw.status // a hijacked WebSocket keeps the 101 its handler set
 	}
 	rec.Duration = time.Since(start)
+	s.obs.Request(rec.Operation, rec.Status, rec.Reason, rec.Duration)
+	// The access log: the path, never the query (it may carry a ticket),
+	// and never a header (they carry tokens and the admin key).
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("request_id", rec.RequestID),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("operation", rec.Operation),
+		slog.Int("status", rec.Status), slog.String("reason", string(rec.Reason)), slog.Duration("duration", rec.Duration))
 	s.logMu.RLock()
 	defer s.logMu.RUnlock()
 	if s.logDone {
@@ -320,6 +342,7 @@ func (s *Server) writeRequests() {
 			}
 			s.lost.Add(int64(len(batch)))
 			s.lostMu.Unlock()
+			s.obs.StoreError("request_log")
 			s.log.Error("request log: rows lost", "table", "Requests", "rows", len(batch), "lost in all", s.lost.Load(), "err", err)
 		}
 	}

@@ -151,7 +151,7 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 	if rec := recordOf(r); rec != nil {
 		rec.Caller = ident.ID
 	}
-	s.log.Info("dev login", "user", ident.ID, "name", in.Name)
+	s.log.Info("dev login", "request_id", requestID(r), "user", ident.ID, "name", in.Name)
 	writeJSON(w, http.StatusCreated, devLoginResponse{ID: string(ident.ID), Token: tok.Signed, ExpiresOn: tok.Token.ExpiresAt})
 	return nil
 }

@@ -108,8 +108,15 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	// it), which stops a replay's store reads.
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	h.register(c) // before reading positions: live signals queue up and are de-duplicated by Seq
-	h.wg.Add(1)
+	// Register before reading positions: live signals queue up and are
+	// de-duplicated by Seq.
+	registered := h.register(c)
+	h.obs.ConnectionOpened(c.transport)
+	if !registered {
+		// The node is shutting down: the client reconnects elsewhere.
+		c.Close(wire.CloseGoingAway, "going_away", "server")
+		return c, nil
+	}
 	go c.run(ctx)
 	return c, nil
 }
@@ -137,6 +144,7 @@ func (c *Conn) Close(code int, reason, by string) {
 			c.t.Close(code, reason)
 		}
 		c.hub.unregister(c)
+		c.hub.obs.ConnectionClosed(c.transport, herald.Reason(reason))
 		c.row.ClosedAt, c.row.CloseCode, c.row.CloseReason, c.row.ClosedBy = c.hub.clock.Now(), code, herald.Reason(reason), by
 		c.row.HeartbeatMisses = int(c.misses.Load())
 		if err := c.hub.ledger.UpdateConnection(context.Background(), c.row); err != nil {

@@ -45,6 +45,9 @@ type Config struct {
 	// one to reveal). Zero (the default) never does; the in-process broker
 	// loses nothing.
 	ResyncEvery time.Duration
+	// Observer receives the hub's measurements (deliveries, fan-out
+	// latency, acks, resumes, connections); nil records nothing.
+	Observer herald.Observer
 }
 
 // RouteOf returns the route in a connection id made by a hub with
@@ -100,6 +103,9 @@ func (c *Config) defaults() {
 	if c.FlushEvery <= 0 {
 		c.FlushEvery = 500 * time.Millisecond
 	}
+	if c.Observer == nil {
+		c.Observer = herald.NoObserver{}
+	}
 }
 
 // Hub is one node's registry of connections.
@@ -111,9 +117,10 @@ type Hub struct {
 	cfg    Config
 	log    *slog.Logger
 	rec    *recorder
+	obs    herald.Observer // cfg.Observer
 	unsub  func()
 	stop   chan struct{} // closed by Close; ends the periodic resync
-	closed sync.Once
+	closed sync.Once     // Close's
 
 	// Counters of what full connection queues dropped (see Conn.enqueue).
 	overflows      atomic.Int64 // queues that overflowed
@@ -121,10 +128,11 @@ type Hub struct {
 	droppedSignals atomic.Int64 // typing and receipt signals dropped, lost
 	droppedControl atomic.Int64 // hub work for a writer dropped on a full control queue (Conn.control)
 
-	mu    sync.RWMutex // guards users and conns
-	users map[herald.UserID]map[*Conn]struct{}
-	conns map[herald.ConnectionID]*Conn
-	wg    sync.WaitGroup
+	mu      sync.RWMutex // guards users, conns and closing
+	closing bool         // Close has begun: no connection registers any more
+	users   map[herald.UserID]map[*Conn]struct{}
+	conns   map[herald.ConnectionID]*Conn
+	wg      sync.WaitGroup
 }
 
 // New returns a Hub subscribed to broker.
@@ -136,9 +144,9 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log, stop: make(chan struct{}),
+	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log, obs: cfg.Observer, stop: make(chan struct{}),
 		users: map[herald.UserID]map[*Conn]struct{}{}, conns: map[herald.ConnectionID]*Conn{}}
-	h.rec = newRecorder(ledger, clock, cfg.FlushEvery, log)
+	h.rec = newRecorder(ledger, clock, cfg.FlushEvery, log, cfg.Observer)
 	unsub, err := broker.Subscribe(h.dispatch)
 	if err != nil {
 		h.rec.close()
@@ -203,32 +211,54 @@ func (h *Hub) all() []*Conn {
 	return all
 }
 
-// Stats counts what the hub's full queues dropped since it started.
+// Stats counts what the hub's full queues dropped since it started, and
+// what waits in them now.
 type Stats struct {
 	Overflows      int64 // connection queues that overflowed and were caught up from the store
 	DroppedEvents  int64 // sequenced signals dropped from them (read again from the store: not lost)
 	DroppedSignals int64 // typing and read-receipt signals dropped from them (lost live; receipts stay listable)
 	DroppedControl int64 // resyncs and ledger flushes dropped on a writer's full control queue (retried by their period)
+	Queued         int64 // signals waiting in every connection's queue now
+	MaxQueued      int64 // signals waiting in the fullest queue now (of Config.QueueSize)
 }
 
-// Stats returns the hub's counters.
+// Stats returns the hub's counters. It takes every connection's queue lock
+// in turn to count what is queued: call it when scraped, not per event.
 func (h *Hub) Stats() Stats {
-	return Stats{Overflows: h.overflows.Load(), DroppedEvents: h.droppedEvents.Load(), DroppedSignals: h.droppedSignals.Load(),
+	st := Stats{Overflows: h.overflows.Load(), DroppedEvents: h.droppedEvents.Load(), DroppedSignals: h.droppedSignals.Load(),
 		DroppedControl: h.droppedControl.Load()}
+	for _, c := range h.all() {
+		c.qmu.Lock()
+		n := int64(len(c.q))
+		c.qmu.Unlock()
+		st.Queued += n
+		st.MaxQueued = max(st.MaxQueued, n)
+	}
+	return st
 }
 
 // Config returns the configuration in force.
 func (h *Hub) Config() Config { return h.cfg }
 
 // Close closes every connection with going_away and flushes the ledger.
+// A connection opened while it runs, or after, is closed with going_away
+// at once: its client reconnects to another node.
+//
+// Close may be called more than once (a shutdown's step, then the deferred
+// cleanup); the later calls wait for the first to finish.
 func (h *Hub) Close() {
-	h.closed.Do(func() { close(h.stop) })
-	h.unsub()
-	for _, c := range h.all() {
-		c.Close(wire.CloseGoingAway, "going_away", "server")
-	}
-	h.wg.Wait()
-	h.rec.close()
+	h.closed.Do(func() {
+		close(h.stop)
+		h.mu.Lock()
+		h.closing = true
+		h.mu.Unlock()
+		h.unsub()
+		for _, c := range h.all() {
+			c.Close(wire.CloseGoingAway, "going_away", "server")
+		}
+		h.wg.Wait()
+		h.rec.close()
+	})
 }
 
 // Conn returns an open connection of this node by id.
@@ -294,9 +324,15 @@ func (h *Hub) forUser(u herald.UserID, fn func(*Conn)) {
 	}
 }
 
-func (h *Hub) register(c *Conn) {
+// register adds c to the hub and counts its writer in h.wg (under h.mu, so
+// that Close, which sets closing under it, waits for every writer), unless
+// the hub is closing: then it reports false.
+func (h *Hub) register(c *Conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closing {
+		return false
+	}
 	set := h.users[c.user]
 	if set == nil {
 		set = map[*Conn]struct{}{}
@@ -304,6 +340,8 @@ func (h *Hub) register(c *Conn) {
 	}
 	set[c] = struct{}{}
 	h.conns[c.id] = c
+	h.wg.Add(1) // c.run's
+	return true
 }
 
 func (h *Hub) unregister(c *Conn) {

@@ -43,6 +43,7 @@ func (c *Conn) ack(acks []wire.Ack) {
 			continue
 		}
 		c.hub.rec.ack(herald.Ack{UserID: c.user, ThreadID: t, ConnectionID: c.id, Seq: herald.Seq(a.Seq), At: now})
+		c.hub.obs.Acked(1)
 	}
 }
 

@@ -16,6 +16,7 @@ type recorder struct {
 	ledger herald.Ledger
 	clock  herald.Clock
 	log    *slog.Logger
+	obs    herald.Observer
 
 	mu    sync.Mutex // guards runs and acks
 	runs  map[runKey]herald.Delivery
@@ -31,8 +32,8 @@ type runKey struct {
 	from   herald.Seq
 }
 
-func newRecorder(l herald.Ledger, clock herald.Clock, every time.Duration, log *slog.Logger) *recorder {
-	r := &recorder{ledger: l, clock: clock, log: log, runs: map[runKey]herald.Delivery{},
+func newRecorder(l herald.Ledger, clock herald.Clock, every time.Duration, log *slog.Logger, obs herald.Observer) *recorder {
+	r := &recorder{ledger: l, clock: clock, log: log, obs: obs, runs: map[runKey]herald.Delivery{},
 		stop: make(chan struct{}), done: make(chan struct{}), flush: make(chan chan struct{})}
 	go r.loop(every)
 	return r
@@ -80,9 +81,11 @@ func (r *recorder) write() {
 	r.mu.Unlock()
 	ctx := context.Background()
 	if err := r.ledger.RecordDeliveries(ctx, runs); err != nil {
+		r.obs.StoreError("ledger")
 		r.log.Error("delivery ledger", "rows", len(runs), "err", err)
 	}
 	if err := r.ledger.RecordAcks(ctx, acks); err != nil {
+		r.obs.StoreError("ledger")
 		r.log.Error("ack ledger", "rows", len(acks), "err", err)
 	}
 }

@@ -140,6 +140,7 @@ func (c *Conn) start(ctx context.Context) error {
 		Threads: threads, TokenExpiresOn: &tok.ExpiresAt}
 	if c.hello.Resume {
 		welcome.Resumed = &resumed
+		h.obs.Resumed(resumed)
 	}
 	c.send(frame(welcome))
 	if err := c.flush(ctx); err != nil {
@@ -204,6 +205,7 @@ func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
 		if err != nil {
 			return err
 		}
+		c.hub.obs.Replayed(len(cu.Signals))
 		for _, s := range cu.Signals {
 			f, err := signalFrame(s)
 			if err != nil {
@@ -231,7 +233,7 @@ func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
 func (c *Conn) sendEvent(s herald.Signal, f []byte) {
 	c.send(f)
 	c.cursor[s.ThreadID] = s.Seq
-	c.pending = append(c.pending, herald.Signal{ThreadID: s.ThreadID, Seq: s.Seq})
+	c.pending = append(c.pending, herald.Signal{ThreadID: s.ThreadID, Seq: s.Seq, Committed: s.Committed})
 	if ends(s, c.user) {
 		c.ended[s.ThreadID] = true
 	}
@@ -253,8 +255,20 @@ func (c *Conn) flush(ctx context.Context) error {
 		return err
 	}
 	now := c.hub.clock.Now()
+	// One observation per write, not per event: under load a write carries
+	// up to maxBatch events, and the oldest live one is the write's latency.
+	var oldest time.Time
 	for _, s := range c.pending {
 		c.pushed(s.ThreadID, s.Seq, now)
+		if !s.Committed.IsZero() && (oldest.IsZero() || s.Committed.Before(oldest)) {
+			oldest = s.Committed
+		}
+	}
+	if len(c.pending) > 0 {
+		c.hub.obs.Delivered(len(c.pending))
+	}
+	if !oldest.IsZero() {
+		c.hub.obs.FannedOut(now.Sub(oldest))
 	}
 	c.pending = c.pending[:0]
 	return nil
@@ -303,6 +317,7 @@ func (c *Conn) fail(err error) {
 	case errors.Is(err, errSlow):
 		c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
 	case isStoreError(err):
+		c.hub.obs.StoreError("connection")
 		c.hub.log.Error("connection failed", "conn", c.id, "err", err)
 		c.Close(wire.CloseResync, "resync", "server")
 	default:

@@ -260,3 +260,17 @@ func (b *Broker) Close() error {
 	})
 	return nil
 }
+
+var _ herald.Pinger = (*Broker)(nil)
+
+// Ping reports whether the broker is connected to a NATS server now (GET
+// /readyz). While it reconnects, signals from other nodes are missed.
+func (b *Broker) Ping(ctx context.Context) error {
+	if b.closing.Load() {
+		return ErrClosed
+	}
+	if !b.conn.IsConnected() {
+		return fmt.Errorf("nats: not connected (%s)", b.conn.Status())
+	}
+	return nil
+}

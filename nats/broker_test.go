@@ -326,8 +326,14 @@ func TestClose(t *testing.T) {
 	if _, err := b.Subscribe(func(herald.Signal) {}); err != nil {
 		t.Fatal(err)
 	}
+	if err := b.Ping(t.Context()); err != nil {
+		t.Errorf("Ping while connected: got error %v, want nil", err)
+	}
 	if err := b.Close(); err != nil {
 		t.Errorf("Close: got error %v, want nil", err)
+	}
+	if err := b.Ping(t.Context()); !errors.Is(err, nats.ErrClosed) {
+		t.Errorf("Ping after Close: got error %v, want ErrClosed (GET /readyz: not ready)", err)
 	}
 	if err := b.Close(); err != nil {
 		t.Errorf("Close again: got error %v, want nil", err)

@@ -42,6 +42,7 @@ func fullSignal() herald.Signal {
 		DisplayName: "Ann",
 		MessageID:   "m_1",
 		At:          ms(9),
+		Committed:   ms(10),
 		User:        "u_d",
 	}
 }

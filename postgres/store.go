@@ -304,3 +304,14 @@ func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
+
+var _ herald.Pinger = (*Store)(nil)
+
+// Ping reports whether the database answers on a pooled connection (GET
+// /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}

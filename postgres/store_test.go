@@ -247,7 +247,13 @@ func TestClosedStore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: got error %v, want nil", err)
 	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping while open: got error %v, want nil", err)
+	}
 	s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Errorf("Ping after Close: got nil, want an error (GET /readyz: not ready)")
+	}
 
 	_, err = s.GetIdentity(ctx, "u_a")
 	wantUnavailable(t, "GetIdentity", err)

@@ -56,6 +56,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 		Metadata: in.Metadata, ClientMessageID: in.ClientMessageID, BodyHash: hash(in),
 	}
 	err := s.update(ctx, func(tx herald.Tx, b *batch) error {
+		b.send = true
 		if _, err := member(ctx, tx, c, id); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 type batch struct {
 	signals       []herald.Signal
 	rosterChanged bool // the transaction called PutParticipant (see rosters)
+	send          bool // a send: its commit latency is observed (Observer.SendCommitted)
 }
 
 func (b *batch) add(s herald.Signal) { b.signals = append(b.signals, s) }
@@ -28,6 +29,7 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 			s.order.pass(ticket)
 		}
 	}()
+	start := s.clock.Now()
 	err = s.store.Update(ctx, func(tx herald.Tx) error {
 		b.signals, b.rosterChanged = b.signals[:0], false // a retried transaction starts over
 		if err := fn(rosterTx{tx, &b}, &b); err != nil {
@@ -38,6 +40,15 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 		}
 		return nil
 	})
+	if err == nil {
+		committed := s.clock.Now()
+		if b.send {
+			s.obs.SendCommitted(committed.Sub(start))
+		}
+		for i := range b.signals {
+			b.signals[i].Committed = committed // the start of the fan-out latency
+		}
+	}
 	if taken {
 		s.order.wait(ticket)
 		if err == nil {

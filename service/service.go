@@ -91,6 +91,7 @@ type Service struct {
 	order    commitOrder // publishes the signals of transactions in commit order
 	rosters  rosters     // each thread's members by roster version (roster.go)
 	log      *slog.Logger
+	obs      herald.Observer // never nil: NoObserver without WithObserver
 
 	publishFailures atomic.Int64 // signals the broker refused (see publish)
 	// shared, if set, holds the write rate limit for the deployment.
@@ -117,6 +118,16 @@ func WithRateLimiter(l herald.RateLimiter) Option {
 // (and the write was let through) since New.
 func (s *Service) LimiterFailures() int64 { return s.limiterFailures.Load() }
 
+// WithObserver sends the service's measurements (the commit latency of
+// sends) to o.
+func WithObserver(o herald.Observer) Option {
+	return func(s *Service) {
+		if o != nil {
+			s.obs = o
+		}
+	}
+}
+
 // PublishFailures returns how many signals the broker refused since New.
 func (s *Service) PublishFailures() int64 { return s.publishFailures.Load() }
 
@@ -131,7 +142,7 @@ func New(store herald.Store, tokens herald.Tokens, broker herald.Broker, clock h
 	}
 	s := &Service{store: store, tokens: tokens, clock: clock, ids: ids, limits: limits,
 		writes: newLimiter(limits.WriteRate, limits.WriteBurst), failures: newFailures(limits.AuthFailureRate, limits.AuthFailureBurst),
-		broker: broker, log: slog.New(slog.DiscardHandler)}
+		broker: broker, log: slog.New(slog.DiscardHandler), obs: herald.NoObserver{}}
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -209,3 +209,15 @@ func (s *Store) Close() error {
 	<-s.writerDone
 	return errors.Join(s.readers.Close(), s.writer.Close())
 }
+
+var _ herald.Pinger = (*Store)(nil)
+
+// Ping reports whether the database answers a query on the read pool (GET
+// /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.readers.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}

@@ -95,3 +95,19 @@ func TestOpenOddPath(t *testing.T) {
 		t.Errorf("the database file: got %v, want it at %q", err, path)
 	}
 }
+
+// TestPing: the readiness check answers while the store is open and fails
+// once it is closed.
+func TestPing(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping while open: got error %v, want nil", err)
+	}
+	s.Close()
+	if err := s.Ping(t.Context()); err == nil {
+		t.Errorf("Ping after Close: got nil, want an error (GET /readyz: not ready)")
+	}
+}

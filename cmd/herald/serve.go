@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,13 +19,16 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/inmem"
+	"github.com/herald-chat/herald/metrics"
 	"github.com/herald-chat/herald/nats"
 	"github.com/herald-chat/herald/postgres"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
+	"github.com/herald-chat/herald/wire"
 )
 
 // ServeCmd starts the server. With no flags it runs on the embedded
@@ -64,6 +68,8 @@ type ServeCmd struct {
 	DevLogin         bool          `env:"HERALD_DEV_LOGIN" help:"Development only: let anyone create an identity and chat token with POST /dev/login (the chat page's dev sign-in)."`
 	AuthFailureRate  float64       `default:"1" env:"HERALD_AUTH_FAILURE_RATE" help:"Failed authentications per second a client address earns back (wrong admin keys, tokens this server did not issue); 0 disables the limit."`
 	AuthFailureBurst int           `default:"30" env:"HERALD_AUTH_FAILURE_BURST" help:"Failed authentications a client address may make at once; past them it gets 429 until it has earned one back."`
+	DrainDelay       time.Duration `default:"0s" env:"HERALD_DRAIN_DELAY" help:"On SIGTERM, answer /readyz with 503 for this long before closing the listener, so that load balancers stop sending new clients first (for example 5s behind Kubernetes)."`
+	LogFormat        string        `default:"text" enum:"text,json" env:"HERALD_LOG_FORMAT" help:"Log format on stderr: text (key=value) or json (one object a line). Every request's line carries its request_id (X-Request-Id)."`
 	DevMinToken      time.Duration `name:"dev-min-token-lifetime" env:"HERALD_DEV_MIN_TOKEN_LIFETIME" placeholder:"DURATION" help:"Development only: allow tokens as short as this (whole minutes, 1m to 60m) instead of 60 minutes, to see token expiry end to end (herald demo). Refused unless --addr is a loopback address."`
 
 	// keyInArgs is set when the admin key came on the command line, where
@@ -100,13 +106,18 @@ func (c *ServeCmd) checkDev() error {
 	return nil
 }
 
-// Run starts the server and blocks until SIGINT or SIGTERM.
+// Run starts the server and blocks until SIGINT or SIGTERM, then shuts
+// down gracefully (see node.shutdown).
 func (c *ServeCmd) Run(g *Globals) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	parent := g.Context()
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger(g.stderr, c.LogFormat)
 	if c.keyInArgs {
-		fmt.Fprintln(g.stderr, "warning: --admin-key on the command line is visible to every user of this machine (ps, /proc/*/cmdline); "+
+		log.Warn("--admin-key on the command line is visible to every user of this machine (ps, /proc/*/cmdline); " +
 			"set HERALD_ADMIN_KEY instead, or leave it unset to use the key file in --data")
 	}
 	if err := c.checkDev(); err != nil {
@@ -116,24 +127,25 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", c.Addr)
+	raw, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
-	srv, drain, cleanup, err := c.build(ctx, g, log, ln.Addr().String())
+	ln := &closeListener{Listener: limitPerAddress(raw, c.MaxAddrConns, log), closed: make(chan struct{})}
+	n, err := c.build(ctx, g, log, ln.Addr().String())
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer cleanup()
-	ln = limitPerAddress(ln, c.MaxAddrConns, log)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	defer n.close()
+	hs := &http.Server{Handler: n.api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme, hs.TLSConfig = "https", tlsCfg
 		if !c.TLSSelfSigned {
-			hs.Handler = hsts(srv)
+			hs.Handler = hsts(n.api)
 		}
 		stopReload := reloadOnHangup(cert, log)
 		defer stopReload()
@@ -148,28 +160,104 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Close the real-time connections first (going_away): open SSE and
-	// long-poll requests would otherwise hold Shutdown until its timeout.
-	drain()
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return n.shutdown(hs, ln, errc, c.DrainDelay, log)
+}
+
+// newLogger returns the server's logger: text (the default) or JSON lines.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// closeListener tells when the HTTP server has closed it: the moment the
+// node stops accepting connections.
+type closeListener struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
+}
+
+// shutdownTimeout bounds the wait for in-flight requests.
+const shutdownTimeout = 10 * time.Second
+
+// shutdown stops the node in an order that loses nothing, logging each
+// step:
+//  1. /readyz answers 503 going_away (for --drain-delay before the next step);
+//  2. the listener closes: no new connection is accepted;
+//  3. every real-time connection is closed with 4000 going_away (a
+//     connection that opens meanwhile is closed so at once), so that its
+//     client reconnects to another node and resumes there; the delivery
+//     ledger is flushed;
+//  4. in-flight requests finish (within shutdownTimeout);
+//  5. the request log is flushed, then the broker and the store close.
+func (n *node) shutdown(hs *http.Server, ln *closeListener, served <-chan error, drainDelay time.Duration, log *slog.Logger) error {
+	log.Info("shutdown: signal received; /readyz now answers 503 going_away")
+	n.api.Drain()
+	if drainDelay > 0 {
+		log.Info("shutdown: waiting for load balancers to see /readyz (--drain-delay)", "delay", drainDelay)
+		t := n.clock.NewTimer(drainDelay)
+		<-t.C()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	return hs.Shutdown(shut)
+	done := make(chan error, 1)
+	go func() { done <- hs.Shutdown(ctx) }()
+	select {
+	case <-ln.closed:
+	case err := <-done: // Shutdown closes the listener first: only a failure lands here first
+		done <- err
+	}
+	<-served // Serve returns ErrServerClosed once the listener is closed
+	log.Info("shutdown: stopped accepting connections")
+	open := n.hub.Count()
+	n.stopResync()
+	n.hub.Close()
+	log.Info("shutdown: real-time connections closed with 4000 going_away; delivery ledger flushed", "connections", open)
+	err := <-done
+	if err != nil {
+		log.Warn("shutdown: in-flight requests did not finish in time", "timeout", shutdownTimeout, "err", err)
+	} else {
+		log.Info("shutdown: in-flight requests finished")
+	}
+	n.api.Close()
+	log.Info("shutdown: request log flushed")
+	n.close()
+	log.Info("shutdown: store and broker closed; bye")
+	return nil
+}
+
+// node is one wired server and what stopping it takes.
+type node struct {
+	api        *httpapi.Server
+	hub        *hub.Hub
+	clock      herald.Clock
+	metrics    *metrics.Metrics
+	stopResync func()
+	close      func() // idempotent: stops everything that is still running
 }
 
 // build opens the data directory and wires the server.
-func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr string) (api http.Handler, drain, cleanup func(), err error) {
+func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr string) (*node, error) {
 	if err := os.MkdirAll(c.Data, 0o700); err != nil {
-		return nil, nil, nil, fmt.Errorf("data directory: %w", err)
+		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	store, err := c.openStore(ctx, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	clock, ids := herald.SystemClock{}, herald.RandomIDs{}
 	keys, err := c.setupKeys(ctx, store, g.AdminKey, clock)
 	if err != nil {
 		store.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	limits := service.DefaultLimits()
 	limits.MaxParticipants, limits.MaxAddBatch = c.MaxParticipants, c.MaxAddBatch
@@ -184,42 +272,81 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	if limits.DefaultPageSize > limits.MaxPageSize {
 		limits.DefaultPageSize = limits.MaxPageSize
 	}
-	node := c.nodeName(addr)
-	broker, lost, resyncEvery, err := c.openBroker(node, log)
+	causes := doctor.Causes()
+	names := make([]string, len(causes))
+	for i, cause := range causes {
+		names[i] = string(cause)
+	}
+	m := metrics.New(metrics.Options{DoctorCauses: names,
+		Transports: []string{wire.TransportWebSocket, wire.TransportSSE, wire.TransportLongPoll}})
+	nodeName := c.nodeName(addr)
+	broker, lost, resyncEvery, err := c.openBroker(nodeName, log, m)
 	if err != nil {
 		store.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	svc, err := service.New(store, keys.signer, broker, clock, ids, limits, service.WithLogger(log), service.WithRateLimiter(rateLimiter(store)))
+	svc, err := service.New(store, keys.signer, broker, clock, ids, limits,
+		service.WithLogger(log), service.WithObserver(m), service.WithRateLimiter(rateLimiter(store)))
 	if err != nil {
 		broker.Close()
 		store.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	relay, route := relayOf(broker)
-	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: node,
-		ResyncEvery: resyncEvery, Route: route}, log)
+	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: nodeName,
+		ResyncEvery: resyncEvery, Observer: m, Route: route}, log)
 	if err != nil {
 		broker.Close()
 		store.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	stopResync := resyncOnLoss(h, lost)
-	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKeyHash: keys.adminHash, Keys: keys.signer, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKeyHash: keys.adminHash, Keys: keys.signer, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
-		MaxConnectionsPerUser: c.MaxUserConns, Relay: relay, Route: route})
+		MaxConnectionsPerUser: c.MaxUserConns, Observer: m, Metrics: m.Handler(), Checks: readiness(store, broker)})
 	if err != nil {
 		stopResync()
 		h.Close()
 		broker.Close()
 		store.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	keys.report(os.Stderr, c.Data, c.endpoint(addr))
+	queueSize := int64(h.Config().QueueSize)
+	m.Watch(func() metrics.Counts {
+		st := h.Stats()
+		lostRows, _ := server.LostRequestRows()
+		return metrics.Counts{QueueOverflows: st.Overflows, DroppedEvents: st.DroppedEvents, DroppedSignals: st.DroppedSignals,
+			DroppedControl: st.DroppedControl, Queued: st.Queued, MaxQueued: st.MaxQueued, QueueSize: queueSize,
+			PublishFailures: svc.PublishFailures(), LostRequestRows: lostRows}
+	})
+	keys.report(g.stderr, log, c.LogFormat == "json", c.Data, c.endpoint(addr))
 	stopPrune := prune(store, clock, c.Retention, log)
 	var once sync.Once
-	drain = func() { once.Do(func() { stopResync(); h.Close() }) }
-	return server, drain, func() { drain(); stopPrune(); server.Close(); broker.Close(); store.Close() }, nil
+	n := &node{api: server, hub: h, clock: clock, metrics: m, stopResync: stopResync}
+	n.close = func() {
+		once.Do(func() {
+			stopResync()
+			h.Close()
+			stopPrune()
+			server.Close()
+			broker.Close()
+			store.Close()
+		})
+	}
+	return n, nil
+}
+
+// readiness returns the checks of GET /readyz: the store and the broker,
+// each if it can tell (the in-process broker is always there).
+func readiness(store herald.Store, broker herald.Broker) []httpapi.Check {
+	var checks []httpapi.Check
+	if p, ok := store.(herald.Pinger); ok {
+		checks = append(checks, httpapi.Check{Name: "store", Reason: herald.ReasonStoreUnavailable, Ping: p.Ping})
+	}
+	if p, ok := broker.(herald.Pinger); ok {
+		checks = append(checks, httpapi.Check{Name: "broker", Reason: herald.ReasonBrokerUnavailable, Ping: p.Ping})
+	}
+	return checks
 }
 
 // pruner is the part of the Store that retention needs.
@@ -283,7 +410,7 @@ func (c *ServeCmd) openStore(ctx context.Context, log *slog.Logger) (herald.Stor
 // connection came back, or the client dropped some. resyncEvery is the
 // hub's periodic backstop; the in-process broker loses nothing and needs
 // neither.
-func (c *ServeCmd) openBroker(node string, log *slog.Logger) (b herald.Broker, lost <-chan struct{}, resyncEvery time.Duration, err error) {
+func (c *ServeCmd) openBroker(node string, log *slog.Logger, m *metrics.Metrics) (b herald.Broker, lost <-chan struct{}, resyncEvery time.Duration, err error) {
 	switch {
 	case c.Broker == "" || c.Broker == "inmem":
 		if c.Store != "" && c.Store != "sqlite" {
@@ -300,6 +427,7 @@ func (c *ServeCmd) openBroker(node string, log *slog.Logger) (b herald.Broker, l
 		}
 		nb, err := nats.New(c.Broker, nats.WithPrefix(c.BrokerPrefix), nats.WithName(node),
 			nats.OnDisconnect(func(err error) {
+				m.BrokerError("disconnected")
 				log.Warn("broker disconnected: signals from other nodes are missed until it reconnects", "err", err)
 			}),
 			nats.OnReconnect(func() {
@@ -307,6 +435,7 @@ func (c *ServeCmd) openBroker(node string, log *slog.Logger) (b herald.Broker, l
 				notify()
 			}),
 			nats.OnDrop(func(err error) {
+				m.BrokerError("dropped")
 				log.Warn("broker dropped signals: catching every connection up from the store", "err", err)
 				notify()
 			}))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,15 +210,27 @@ func newAdminKey(dir string) (key, path string, err error) {
 }
 
 // report tells the operator where the keys are, once, at start. A new
-// access key's connection string is written to data (0600) and printed.
-func (k deploymentKeys) report(w io.Writer, data, endpoint string) {
+// access key's connection string is written to data (0600) and, in text
+// mode, printed. With JSON logs it is one log line of file paths and
+// flags, never a key.
+func (k deploymentKeys) report(w io.Writer, log *slog.Logger, asJSON bool, data, endpoint string) {
+	csPath := ""
 	if k.accessCreated {
-		path := filepath.Join(data, "connection-string")
-		cs := connectionString(endpoint, k.accessKey)
-		if err := os.WriteFile(path, []byte(cs+"\n"), 0o600); err != nil {
-			fmt.Fprintf(w, "could not write %s: %v\n", path, err)
+		csPath = filepath.Join(data, "connection-string")
+		if err := os.WriteFile(csPath, []byte(connectionString(endpoint, k.accessKey)+"\n"), 0o600); err != nil {
+			log.Error("could not write the connection string", "path", csPath, "err", err)
+			csPath = ""
 		}
-		fmt.Fprintf(w, "ACS connection string (for the Azure Communication Services SDKs; keep it secret), also in %s:\n  %s\n", path, cs)
+	}
+	if asJSON {
+		log.Info("herald keys", "signing_key", "store", "signing_key_created", k.signing == token.KeyCreated,
+			"signing_key_imported", k.signing == token.KeyImported, "admin_key_file", k.adminPath,
+			"admin_key_created", k.adminCreated, "admin_key_from_store_only", k.adminElsewhere, "connection_string_file", csPath)
+		return
+	}
+	if csPath != "" {
+		fmt.Fprintf(w, "ACS connection string (for the Azure Communication Services SDKs; keep it secret), also in %s:\n  %s\n",
+			csPath, connectionString(endpoint, k.accessKey))
 	}
 	switch {
 	case k.adminCreated:
