@@ -241,7 +241,7 @@ func TestSDKResumeAcrossServerCloses(t *testing.T) {
 					id := current
 					mu.Unlock()
 					if c, ok := e.Hub.Conn(herald.ConnectionID(id)); ok {
-						c.Close(wire.CloseGoingAway, "going_away", "server")
+						c.Close(herald.ReasonGoingAway, "server")
 						kills.Add(1)
 					}
 				}

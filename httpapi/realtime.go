@@ -187,7 +187,7 @@ func (s *Server) postFrame(w http.ResponseWriter, r *http.Request) error {
 // does not allow closes the connection.
 func receive(ctx context.Context, c *hub.Conn, f wire.ClientFrame) error {
 	if err := c.Receive(ctx, f); err != nil {
-		c.Close(wire.CloseProtocolError, string(herald.ReasonProtocolError), "server")
+		c.Close(herald.ReasonProtocolError, "server")
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonProtocolError, "%v; the connection is closed", err)
 	}
 	return nil

@@ -50,7 +50,7 @@ func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	select {
 	case <-conn.Done():
 	case <-r.Context().Done():
-		conn.Close(1006, string(herald.ReasonConnectionLost), "client")
+		conn.Close(herald.ReasonConnectionLost, "client")
 	}
 	t.finish()
 	return nil

@@ -251,7 +251,7 @@ func (t *wsTransport) readLoop(conn *hub.Conn) {
 		switch {
 		case code == 0:
 			if err := conn.Receive(ctx, f); err != nil {
-				conn.Close(wire.CloseProtocolError, string(herald.ReasonProtocolError), "server")
+				conn.Close(herald.ReasonProtocolError, "server")
 				t.drain()
 				return
 			}
@@ -263,12 +263,12 @@ func (t *wsTransport) readLoop(conn *hub.Conn) {
 			select {
 			case <-conn.Done():
 			case <-time.After(200 * time.Millisecond):
-				conn.Close(code, string(reason), "client")
+				conn.CloseCode(code, reason, "client")
 			}
 		case reason == herald.ReasonClientClosed:
-			conn.Close(code, string(reason), "client")
+			conn.CloseCode(code, reason, "client")
 		default:
-			conn.Close(code, string(reason), "server")
+			conn.CloseCode(code, reason, "server")
 			t.drain()
 		}
 		return
@@ -349,7 +349,7 @@ func (t *wsTransport) readError(err error) (int, herald.Reason) {
 		return int(ws.StatusProtocolError), herald.ReasonProtocolError
 	}
 	t.timedOut = isTimeout(err)
-	return 1006, herald.ReasonConnectionLost
+	return wire.CloseConnectionLost, herald.ReasonConnectionLost
 }
 
 func isTimeout(err error) bool {

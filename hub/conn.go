@@ -114,7 +114,7 @@ func (h *Hub) Open(ctx context.Context, tok herald.Token, t Transport, meta Meta
 	h.obs.ConnectionOpened(c.transport)
 	if !registered {
 		// The node is shutting down: the client reconnects elsewhere.
-		c.Close(wire.CloseGoingAway, "going_away", "server")
+		c.Close(herald.ReasonGoingAway, "server")
 		return c, nil
 	}
 	go c.run(ctx)
@@ -134,9 +134,17 @@ func (c *Conn) User() herald.UserID { return c.user }
 // Done is closed when the connection ends.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Close ends the connection once, with a close code, a reason and who
-// closed it ("server" or "client"), and logs it.
-func (c *Conn) Close(code int, reason, by string) {
+// Close ends the connection once for reason, with the close code the one
+// table gives it (wire.CloseCodeOf), and who closed it ("server" or
+// "client"), and logs it.
+func (c *Conn) Close(reason herald.Reason, by string) {
+	c.CloseCode(wire.CloseCodeOf(reason), reason, by)
+}
+
+// CloseCode is Close with a code the peer or the framing decided: the
+// client's own close code, or a WebSocket protocol error (1002).
+func (c *Conn) CloseCode(code int, r herald.Reason, by string) {
+	reason := string(r)
 	c.once.Do(func() {
 		close(c.done)
 		c.cancel()
@@ -144,8 +152,8 @@ func (c *Conn) Close(code int, reason, by string) {
 			c.t.Close(code, reason)
 		}
 		c.hub.unregister(c)
-		c.hub.obs.ConnectionClosed(c.transport, herald.Reason(reason))
-		c.row.ClosedAt, c.row.CloseCode, c.row.CloseReason, c.row.ClosedBy = c.hub.clock.Now(), code, herald.Reason(reason), by
+		c.hub.obs.ConnectionClosed(c.transport, r)
+		c.row.ClosedAt, c.row.CloseCode, c.row.CloseReason, c.row.ClosedBy = c.hub.clock.Now(), code, r, by
 		c.row.HeartbeatMisses = int(c.misses.Load())
 		if err := c.hub.ledger.UpdateConnection(context.Background(), c.row); err != nil {
 			c.hub.log.Error("connection log", "conn", c.id, "err", err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
-	"github.com/herald-chat/herald/wire"
 )
 
 // Rules is what the hub asks the service: authentication, positions and
@@ -254,7 +253,7 @@ func (h *Hub) Close() {
 		h.mu.Unlock()
 		h.unsub()
 		for _, c := range h.all() {
-			c.Close(wire.CloseGoingAway, "going_away", "server")
+			c.Close(herald.ReasonGoingAway, "server")
 		}
 		h.wg.Wait()
 		h.rec.close()

@@ -65,7 +65,7 @@ func (c *Conn) run(ctx context.Context) {
 				silent++
 			}
 			if silent >= timeoutTicks {
-				c.Close(wire.CloseHeartbeatTimeout, "heartbeat_timeout", "server")
+				c.Close(herald.ReasonHeartbeatTimeout, "server")
 				return
 			}
 			if n%pingEvery == 0 {
@@ -315,13 +315,13 @@ func (c *Conn) fail(err error) {
 	}
 	switch {
 	case errors.Is(err, errSlow):
-		c.Close(wire.CloseSlowConsumer, "slow_consumer", "server")
+		c.Close(herald.ReasonSlowConsumer, "server")
 	case isStoreError(err):
 		c.hub.obs.StoreError("connection")
 		c.hub.log.Error("connection failed", "conn", c.id, "err", err)
-		c.Close(wire.CloseResync, "resync", "server")
+		c.Close(herald.ReasonResync, "server")
 	default:
-		c.Close(1006, "connection_lost", "client")
+		c.Close(herald.ReasonConnectionLost, "client")
 	}
 }
 
@@ -330,7 +330,7 @@ func (c *Conn) checkExpiry() {
 	tok := c.token()
 	now := c.hub.clock.Now()
 	if !now.Before(tok.ExpiresAt) {
-		c.Close(wire.CloseTokenExpired, "token_expired", "server")
+		c.Close(herald.ReasonTokenExpired, "server")
 		return
 	}
 	warn := min(c.hub.cfg.TokenWarning, tok.ExpiresAt.Sub(tok.IssuedAt)/2)
@@ -350,9 +350,9 @@ func (h *Hub) checkCredential(c *Conn) {
 	switch herald.ErrorReason(err) {
 	case herald.ReasonNone:
 	case herald.ReasonTokenRevoked:
-		c.Close(wire.CloseTokenRevoked, "token_revoked", "server")
+		c.Close(herald.ReasonTokenRevoked, "server")
 	case herald.ReasonIdentityDeleted:
-		c.Close(wire.CloseIdentityDeleted, "identity_deleted", "server")
+		c.Close(herald.ReasonIdentityDeleted, "server")
 	default:
 		h.log.Error("recheck credential", "conn", c.id, "err", err)
 	}
