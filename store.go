@@ -220,7 +220,10 @@ type RequestFilter struct {
 	Since  time.Time
 	Until  time.Time
 	Reason Reason
-	Limit  int
+	// Operation keeps the rows of one operation (SendChatMessage); empty
+	// keeps all.
+	Operation string
+	Limit     int
 }
 
 // Clock tells the time and waits. Inject one everywhere time decides

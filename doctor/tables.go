@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -61,6 +62,16 @@ func need(cond bool, what string) error {
 	return herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "this table needs %s", what)
 }
 
+// list writes a cell holding several values: comma-separated, as the
+// CLI's flags take them ("chat,chat.join"), not Go's "[chat chat.join]".
+func list[T ~string](xs []T) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return strings.Join(out, ",")
+}
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -69,7 +80,11 @@ func ts(t time.Time) string {
 }
 
 func requestsTable(ctx context.Context, src Source, name string, f Filter) (Table, error) {
-	rows, err := src.ListRequests(ctx, herald.RequestFilter{Caller: f.User, Thread: f.Thread, Since: f.Since, Until: f.Until, Reason: f.Reason, Limit: f.Limit})
+	rf := herald.RequestFilter{Caller: f.User, Thread: f.Thread, Since: f.Since, Until: f.Until, Reason: f.Reason, Limit: f.Limit}
+	if name == "ChatMessageSentEvents" {
+		rf.Operation = "SendChatMessage" // in the query, so that the limit counts sends only
+	}
+	rows, err := src.ListRequests(ctx, rf)
 	if err != nil {
 		return Table{}, err
 	}
@@ -171,7 +186,7 @@ func connectionsTable(ctx context.Context, src Source, f Filter) (Table, error) 
 			hs[i] = string(h)
 		}
 		t.Rows = append(t.Rows, []string{ts(c.OpenedAt), string(c.ID), string(c.UserID), c.Transport, string(c.Refused), ts(c.ClosedAt), code,
-			string(c.CloseReason), c.ClosedBy, fmt.Sprint(hs), strconv.Itoa(c.HeartbeatMisses), c.Origin, c.Node})
+			string(c.CloseReason), c.ClosedBy, list(hs), strconv.Itoa(c.HeartbeatMisses), c.Origin, c.Node})
 	}
 	return t, nil
 }
@@ -199,7 +214,7 @@ func threadTable(ctx context.Context, src Source, name string, f Filter) (Table,
 				(!f.Since.IsZero() && e.At.Before(f.Since)) || (!f.Until.IsZero() && !e.At.Before(f.Until)) {
 				continue
 			}
-			t.Rows = append(t.Rows, []string{ts(e.At), fmt.Sprint(e.Seq), string(e.Type), string(e.Actor), fmt.Sprint(e.Users)})
+			t.Rows = append(t.Rows, []string{ts(e.At), fmt.Sprint(e.Seq), string(e.Type), string(e.Actor), list(e.Users)})
 		}
 		if len(es) < 1000 {
 			break
@@ -218,7 +233,7 @@ func tokensTable(ctx context.Context, src Source, f Filter) (Table, error) {
 	}
 	t := Table{Name: "Tokens", Columns: []string{"issued", "token", "user", "scopes", "expires", "revoked"}}
 	for _, k := range toks {
-		t.Rows = append(t.Rows, []string{ts(k.IssuedAt), string(k.ID), string(k.UserID), fmt.Sprint(k.Scopes), ts(k.ExpiresAt), ts(k.RevokedAt)})
+		t.Rows = append(t.Rows, []string{ts(k.IssuedAt), string(k.ID), string(k.UserID), list(k.Scopes), ts(k.ExpiresAt), ts(k.RevokedAt)})
 	}
 	return t, nil
 }

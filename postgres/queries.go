@@ -391,6 +391,9 @@ func (r queries) ListRequests(ctx context.Context, f herald.RequestFilter) ([]he
 	if !f.Until.IsZero() {
 		b.WriteString(` AND at < ` + p.add(millis(f.Until)))
 	}
+	if f.Operation != "" {
+		b.WriteString(` AND operation = ` + p.add(f.Operation))
+	}
 	if f.Reason != "" {
 		b.WriteString(` AND reason = ` + p.add(f.Reason))
 	}

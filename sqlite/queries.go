@@ -399,6 +399,10 @@ func (r queries) ListRequests(ctx context.Context, f herald.RequestFilter) ([]he
 		b.WriteString(` AND at < ?`)
 		args = append(args, millis(f.Until))
 	}
+	if f.Operation != "" {
+		b.WriteString(` AND operation = ?`)
+		args = append(args, f.Operation)
+	}
 	if f.Reason != "" {
 		b.WriteString(` AND reason = ?`)
 		args = append(args, f.Reason)

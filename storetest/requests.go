@@ -68,6 +68,9 @@ func testRequests(t *testing.T, s herald.Store) {
 		{"caller and thread", herald.RequestFilter{Caller: "u_a", Thread: "t_b"}, []string{"r_4"}},
 		{"limit", herald.RequestFilter{Limit: 2}, []string{"r_5", "r_4"}},
 		{"caller, limit", herald.RequestFilter{Caller: "u_a", Limit: 2}, []string{"r_5", "r_4"}},
+		{"operation", herald.RequestFilter{Operation: "SendMessage"}, []string{"r_5", "r_2", "r_1"}},
+		{"operation, limit", herald.RequestFilter{Operation: "SendMessage", Limit: 1}, []string{"r_5"}},
+		{"operation after others, limit", herald.RequestFilter{Operation: "CreateIdentity", Limit: 1}, []string{"r_3"}},
 		{"nothing", herald.RequestFilter{Caller: "u_nobody"}, nil},
 	}
 	for _, tc := range tests {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,6 +252,10 @@ func (s *Signer) Sign(c herald.Claims) (string, error) {
 func (s *Signer) Verify(tok string) (herald.Claims, error) {
 	if len(tok) > MaxLength {
 		return herald.Claims{}, invalid("the access token is longer than %d bytes", MaxLength)
+	}
+	if !strings.Contains(tok, ".") {
+		return herald.Claims{}, invalid("this is not an access token (a JWT has three parts separated by dots); " +
+			"if it is the admin key: chat operations take a user's access token (herald token issue USER --scopes chat)")
 	}
 	s.mu.Lock()
 	c, hit := s.verified[tok]

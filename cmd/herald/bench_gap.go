@@ -16,7 +16,7 @@ import (
 // BenchGapCmd is "bench gap": resume after a long absence.
 type BenchGapCmd struct {
 	BenchOptions
-	Missed          []int         `default:"1000,10000" placeholder:"N,..." help:"Messages sent while the receiver is away, per round; one run per N."`
+	Missed          []int         `default:"1000,10000" placeholder:"N" help:"Messages sent while the receiver is away, per round; one run per N."`
 	Participants    int           `default:"2" help:"Participants of the thread: the receiver and the participants who send."`
 	Senders         int           `default:"4" help:"Sends in flight at once while the receiver is away (one message per request, from the participants other than the receiver in turn)."`
 	Rounds          int           `default:"3" help:"Absences per N."`

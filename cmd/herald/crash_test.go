@@ -48,6 +48,14 @@ func startServer(t *testing.T, bin, data string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--write-rate", "0")
 	cmd.Env = append(os.Environ(), "HERALD_ADMIN_KEY="+crashAdminKey)
+	return &server{cmd: cmd, url: "http://" + startListening(t, cmd, nil)}
+}
+
+// startListening starts cmd (a herald serve) and returns the address of
+// its "herald listening" log line; every line of its log goes to logLine
+// if not nil. A server that does not listen within a minute fails the test.
+func startListening(t *testing.T, cmd *exec.Cmd, logLine func(string)) string {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +67,9 @@ func startServer(t *testing.T, bin, data string) *server {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			if logLine != nil {
+				logLine(sc.Text())
+			}
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
@@ -66,12 +77,12 @@ func startServer(t *testing.T, bin, data string) *server {
 	}()
 	select {
 	case a := <-addr:
-		return &server{cmd: cmd, url: "http://" + a}
-	case <-time.After(30 * time.Second):
+		return a
+	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("herald serve did not start in 30s")
+		t.Fatal("herald serve did not start within 60 s")
 	}
-	return nil
+	return ""
 }
 
 func (s *server) call(method, path, auth string, body any, out any) (int, error) {

@@ -30,6 +30,7 @@ type DemoCmd struct {
 	Scenario        string `default:"all" placeholder:"NAME" help:"Scenario to run, or all: healthy, token-expired, token-revoked, participant-removed, thread-deleted, websocket-blocked, app-not-listening, identity-deleted, slow-consumer, offline-then-resumed, history-not-shared."`
 	Report          bool   `help:"Print the doctor's full report for every diagnosis."`
 	WaitTokenExpiry bool   `name:"wait-token-expiry" help:"Reproduce token-expired for real: keep a connection open until its token expires (the server's minimum lifetime, 60 minutes)."`
+	Yes             bool   `help:"Run even though the server already holds messages: the demo adds about 22 identities, 11 threads and 1,300 messages to it."`
 }
 
 // Bounds of the demo's waits.
@@ -166,6 +167,11 @@ func (c *DemoCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if !c.Yes {
+		if err := refuseUsedServer(g, a); err != nil {
+			return err
+		}
+	}
 	d := &demo{admin: a, url: g.URL, waitExpiry: c.WaitTokenExpiry}
 	var trials []*trial
 	for i, s := range picked {
@@ -184,6 +190,22 @@ func (c *DemoCmd) Run(g *Globals) error {
 		}
 	}
 	return conclude(g, trials)
+}
+
+// refuseUsedServer refuses a server that already holds messages (any in
+// its evidence window): the demo writes into whatever server it is pointed
+// at, and should not into one someone uses.
+func refuseUsedServer(g *Globals, a *client.Admin) error {
+	t, err := a.Events(g.Context(), "ChatMessageSentEvents", client.EventsOptions{Since: "87600h", Limit: 1})
+	if err != nil {
+		return fmt.Errorf("check that %s is a scratch server: %w", g.URL, err)
+	}
+	if len(t.Rows) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s already holds messages, and the demo adds about 22 identities, 11 threads and 1,300 messages to it. "+
+		"Run it against a scratch server:\n  herald serve --data \"$(mktemp -d)\" --addr 127.0.0.1:8090 --dev-min-token-lifetime 1m &\n"+
+		"  herald demo --url http://127.0.0.1:8090 --admin-key \"$(cat …/admin.key)\"\nor pass --yes to run it here anyway", g.URL)
 }
 
 // conclude prints the tally and fails if a reproduced scenario's diagnosis

@@ -57,7 +57,29 @@ func (c *EventsCmd) Run(g *Globals) error {
 	if g.Output == csvOutput {
 		return writeCSV(g, t)
 	}
-	return emit(g, t, printEvidence)
+	return emit(g, evidenceRecords(t), func(tb *table, r evidence) { printEvidence(tb, r.source) })
+}
+
+// evidence is a table as -o json prints it: one object per row, keyed by
+// column, so that jq can select by name.
+type evidence struct {
+	Table  string              `json:"table"`
+	Rows   []map[string]string `json:"rows"`
+	source *doctor.Table
+}
+
+func evidenceRecords(t *doctor.Table) evidence {
+	out := evidence{Table: t.Name, Rows: make([]map[string]string, 0, len(t.Rows)), source: t}
+	for _, r := range t.Rows {
+		row := make(map[string]string, len(t.Columns))
+		for i, c := range t.Columns {
+			if i < len(r) {
+				row[c] = r[i]
+			}
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out
 }
 
 // tableName returns the evidence table name matches, ignoring case.

@@ -17,7 +17,7 @@ type IdentityCmd struct {
 
 // IdentityCreateCmd is "identity create".
 type IdentityCreateCmd struct {
-	Scopes  []string `placeholder:"SCOPE,..." help:"Also issue a token with these scopes (chat, chat.join, chat.join.limited)."`
+	Scopes  []string `placeholder:"SCOPE" help:"Also issue a token with these scopes (chat, chat.join, chat.join.limited)."`
 	Expires int      `placeholder:"MINUTES" help:"Lifetime of that token in minutes; 0 lets the server choose."`
 }
 
@@ -81,7 +81,7 @@ type TokenCmd struct {
 // TokenIssueCmd is "token issue".
 type TokenIssueCmd struct {
 	ID      string   `arg:"" name:"id" help:"Identity id."`
-	Scopes  []string `required:"" placeholder:"SCOPE,..." help:"Scopes of the token (chat, chat.join, chat.join.limited)."`
+	Scopes  []string `required:"" placeholder:"SCOPE" help:"Scopes of the token (chat, chat.join, chat.join.limited)."`
 	Expires int      `placeholder:"MINUTES" help:"Lifetime in minutes; 0 lets the server choose."`
 }
 

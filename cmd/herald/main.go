@@ -39,15 +39,20 @@ type CLI struct {
 	Doctor      DoctorCmd      `cmd:"" help:"Explain why a message did or did not reach a user (admin key)."`
 	Events      EventsCmd      `cmd:"" help:"Print an evidence table the doctor reads (admin key); -o csv too."`
 	Demo        DemoCmd        `cmd:"" help:"Reproduce each failure of the delivery playbook on a server and show the doctor's diagnosis (admin key)."`
+	Version     VersionCmd     `cmd:"" help:"Print the version of this binary."`
+	Completion  CompletionCmd  `cmd:"" help:"Print a shell completion script: bash, zsh or fish."`
+	Complete    CompleteCmd    `cmd:"" name:"__complete" hidden:"" help:"Complete a command line (for the completion scripts)."`
 }
 
 // Globals are the flags every command takes, and what the commands share:
 // the context (cancelled by SIGINT or SIGTERM) and the output streams.
 type Globals struct {
-	URL         string `name:"url" env:"HERALD_URL" default:"http://127.0.0.1:8080" help:"Base URL of the Herald server."`
-	AdminKey    string `name:"admin-key" env:"HERALD_ADMIN_KEY" help:"Admin key, for identity and token commands."`
-	AccessToken string `name:"token" env:"HERALD_TOKEN" help:"Access token of the user to act as, for chat commands."`
-	Output      string `name:"output" short:"o" enum:"table,json" default:"table" help:"Output format: ${enum}."`
+	URL         string           `name:"url" env:"HERALD_URL" default:"http://127.0.0.1:8080" group:"global" help:"Base URL of the Herald server."`
+	AdminKey    string           `name:"admin-key" env:"HERALD_ADMIN_KEY" group:"global" help:"Admin key, for identity, token, key, doctor and events commands."`
+	AccessToken string           `name:"token" env:"HERALD_TOKEN" group:"global" help:"Access token of the user to act as, for chat commands."`
+	Output      string           `name:"output" short:"o" enum:"table,json,env" default:"table" group:"global" help:"Output format: table, json (the REST API's JSON) or env (shell assignments to eval); events also takes csv."`
+	EnvPrefix   string           `name:"env-prefix" placeholder:"PREFIX" group:"global" help:"With -o env, start every variable name with this (ALICE_ gives ALICE_ID, ALICE_TOKEN)."`
+	ShowVersion kong.VersionFlag `name:"version" group:"global" help:"Print the version and exit."`
 
 	ctx    context.Context
 	stdout io.Writer
@@ -122,6 +127,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exit(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Groups{"global": "Global flags (for the client commands; herald serve has its own):"},
+		kong.Vars{"version": version()},
+		kong.Help(helpWithExamples),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
@@ -137,15 +145,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		}
 	}()
 	kctx, err := parser.Parse(args)
+	if ctx := needsSubcommand(err); ctx != nil { // bare herald, herald identity, ...: the help, not an error
+		ctx.PrintUsage(false)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\nRun \"herald --help\" for usage.\n", err)
 		return 2
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
-		printError(stderr, err)
+		printError(stderr, explain(err, cli.Globals.URL))
 		return 1
 	}
 	return 0
+}
+
+// explain adds what to do to the errors a new user meets first.
+func explain(err error, url string) error {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("cannot reach Herald at %s (connection refused): is `herald serve` running there? Point the CLI elsewhere with --url or HERALD_URL", url)
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("%w (is %s a Herald server? an https:// server needs an https:// --url)", err, url)
+	}
+	return err
 }
 
 // printError writes err for a person: a server's answer as

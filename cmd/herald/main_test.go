@@ -113,12 +113,6 @@ func TestTableOutput(t *testing.T) {
 	}
 }
 
-func TestDoneIsSilentInJSON(t *testing.T) {
-	if got := render(t, "json", done("deleted thread t_1"), nil); len(got) != 0 {
-		t.Errorf("got %q, want no output", got)
-	}
-}
-
 func TestPrintError(t *testing.T) {
 	answered := &herald.Error{Code: herald.CodeNotFound, Reason: herald.ReasonThreadNotFound, Message: "no thread t_9",
 		Target: "t_9", Err: &client.HTTPError{Status: 404}}

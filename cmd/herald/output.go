@@ -25,11 +25,18 @@ type done string
 // else through render as an aligned table.
 func emit[T any](g *Globals, v T, render func(*table, T)) error {
 	if d, ok := any(v).(done); ok {
-		if g.Output == "json" {
+		switch g.Output {
+		case "json":
+			_, err := fmt.Fprintln(g.stdout, "{}") // the API's answer has no body
+			return err
+		case "env":
 			return nil
 		}
 		_, err := fmt.Fprintln(g.stdout, clean(string(d)))
 		return err
+	}
+	if g.Output == "env" {
+		return writeEnv(g.stdout, g.EnvPrefix, v)
 	}
 	if g.Output == "json" {
 		enc := json.NewEncoder(g.stdout)
@@ -138,7 +145,7 @@ func collect[L, T any](ctx context.Context, limit int,
 	next func(context.Context, string) (*L, error),
 	parts func(*L) ([]T, string),
 ) ([]T, string, error) {
-	var all []T
+	all := []T{} // an empty list is [] in -o json, as the API answers, never null
 	followed := ""
 	page, err := first(ctx)
 	for {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,6 +129,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	raw, err := net.Listen("tcp", c.Addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: the address is in use (another herald serve?); choose another with --addr or HERALD_ADDR", c.Addr)
+	}
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}

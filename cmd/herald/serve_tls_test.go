@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -44,32 +43,13 @@ func startTLSServer(t *testing.T, bin string, args ...string) *tlsServer {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, args...)...)
 	cmd.Env = append(os.Environ(), "HERALD_ADMIN_KEY="+crashAdminKey)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	s := &tlsServer{cmd: cmd}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.mu.Lock()
-			s.log = append(s.log, sc.Text())
-			s.mu.Unlock()
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case s.addr = <-addr:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("herald serve did not start in 30s: %v", s.log)
-	}
+	s.addr = startListening(t, cmd, func(line string) {
+		s.mu.Lock()
+		s.log = append(s.log, line)
+		s.mu.Unlock()
+	})
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return s
 }
 
