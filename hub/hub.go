@@ -33,6 +33,12 @@ type Config struct {
 	ReplayPage   int           // events per replay query (default 500)
 	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
 	Node         string        // this node's name in the connection log
+	// CoalesceAbove is the node's socket writes per second above which
+	// writers coalesce (coalesce.go); default 50,000, negative never.
+	CoalesceAbove int
+	// CoalesceDelay is how long a writer then gathers events before a
+	// write (default 5 ms).
+	CoalesceDelay time.Duration
 	// Route, when set, is put in every connection id (c_<route>_…), so
 	// that another node can relay the connection's requests here (see
 	// RouteOf and herald.Relay).
@@ -72,6 +78,12 @@ func (c *Config) connectionPrefix() string {
 }
 
 func (c *Config) defaults() {
+	if c.CoalesceAbove == 0 {
+		c.CoalesceAbove = 50_000
+	}
+	if c.CoalesceDelay <= 0 {
+		c.CoalesceDelay = 5 * time.Millisecond
+	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 25 * time.Second
 	}
@@ -132,6 +144,7 @@ type Hub struct {
 	users   map[herald.UserID]map[*Conn]struct{}
 	conns   map[herald.ConnectionID]*Conn
 	wg      sync.WaitGroup
+	co      coalescer // the node's write rate, and the writers' wait
 }
 
 // New returns a Hub subscribed to broker.
@@ -158,6 +171,10 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 	}
 	h.wg.Add(1)
 	go h.recheckEvery(cfg.Recheck)
+	if h.cfg.CoalesceAbove > 0 {
+		h.wg.Add(1)
+		go h.coalesceEvery()
+	}
 	return h, nil
 }
 

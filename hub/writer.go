@@ -34,6 +34,9 @@ func (c *Conn) run(ctx context.Context) {
 		case <-c.done:
 			return
 		case <-c.wake:
+			if d := h.co.wait(); d > 0 && !c.gather(d) {
+				return
+			}
 			items, behind := c.take()
 			if behind {
 				// What overflowed is in the store: read it from there (the
@@ -81,6 +84,19 @@ func (c *Conn) run(ctx context.Context) {
 			c.fail(err)
 			return
 		}
+	}
+}
+
+// gather waits d for more events to queue (write coalescing); false if the
+// connection ended meanwhile.
+func (c *Conn) gather(d time.Duration) bool {
+	t := c.hub.clock.NewTimer(d)
+	select {
+	case <-c.done:
+		t.Stop()
+		return false
+	case <-t.C():
+		return true
 	}
 }
 
@@ -248,6 +264,7 @@ func (c *Conn) flush(ctx context.Context) error {
 		return nil
 	}
 	err := c.t.Write(c.batch, c.hub.cfg.WriteTimeout)
+	c.hub.co.wrote()
 	clear(c.batch) // the frames are shared with other connections: do not keep them alive
 	c.batch = c.batch[:0]
 	if err != nil {

@@ -1,0 +1,56 @@
+package hub
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Write coalescing. Every socket write is a system call, and on a busy node
+// system calls are most of the CPU: at 1,000 recipients of 200 messages a
+// second, 200,000 writes a second, one event each. When the node's write
+// rate passes Config.CoalesceAbove, each connection's writer waits
+// Config.CoalesceDelay after waking before it takes its queue, so that one
+// write carries the events of that interval: fewer, larger writes, and
+// latencies that stay bounded instead of queueing up behind the CPU
+// (bench/README.md, fanout-1000). Below the threshold nothing waits, so a
+// quiet node keeps its lowest latency.
+type coalescer struct {
+	writes atomic.Int64 // socket writes since the last measure
+	delay  atomic.Int64 // the wait in force, nanoseconds; 0 below the threshold
+}
+
+// coalesceWindow is how often the node's write rate is measured.
+const coalesceWindow = 100 * time.Millisecond
+
+// wrote counts one socket write.
+func (co *coalescer) wrote() { co.writes.Add(1) }
+
+// wait returns how long a writer waits before taking its queue now.
+func (co *coalescer) wait() time.Duration { return time.Duration(co.delay.Load()) }
+
+// measure sets the wait from the writes of the last window: the delay when
+// they came faster than above per second, else none.
+func (co *coalescer) measure(window time.Duration, above int, delay time.Duration) {
+	n := co.writes.Swap(0)
+	if above > 0 && float64(n)/window.Seconds() > float64(above) {
+		co.delay.Store(int64(delay))
+	} else {
+		co.delay.Store(0)
+	}
+}
+
+// coalesceEvery measures the node's write rate every coalesceWindow until
+// Close.
+func (h *Hub) coalesceEvery() {
+	defer h.wg.Done()
+	for {
+		t := h.clock.NewTimer(coalesceWindow)
+		select {
+		case <-h.stop:
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		h.co.measure(coalesceWindow, h.cfg.CoalesceAbove, h.cfg.CoalesceDelay)
+	}
+}
