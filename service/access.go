@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"time"
 
 	"github.com/herald-chat/herald"
 )
@@ -33,10 +34,19 @@ func (m membership) visible(msg herald.Message) error {
 	if m.removed() && msg.Seq > m.member.RemovedSeq {
 		return notParticipant(m)
 	}
-	if sh := m.member.ShareHistoryTime; !sh.IsZero() && msg.CreatedAt.Before(sh) {
+	if historyHides(m.member.ShareHistoryTime, msg) {
 		return messageNotFound(msg.ID)
 	}
 	return nil
+}
+
+// historyHides reports whether a participant whose history starts at
+// shareHistory may not see msg: the one rule the REST reads
+// (membership.visible, window), the resume (Replay) and the live push
+// (recipients) apply, pinned by TestVisibilityPathsAgree. A zero
+// shareHistory shares everything.
+func historyHides(shareHistory time.Time, msg herald.Message) bool {
+	return !shareHistory.IsZero() && msg.CreatedAt.Before(shareHistory)
 }
 
 // reader loads a thread for a caller who wants to read its history. A

@@ -130,7 +130,7 @@ func (s *Service) Replay(ctx context.Context, user herald.UserID, id herald.Thre
 			if !ok {
 				return herald.Catchup{}, internal("get messages", fmt.Errorf("event %d of %s names message %s, which is missing", e.Seq, id, e.MessageID))
 			}
-			if !p.ShareHistoryTime.IsZero() && m.CreatedAt.Before(p.ShareHistoryTime) {
+			if historyHides(p.ShareHistoryTime, m) {
 				continue // a message this user may not see
 			}
 			sig.Message = &m

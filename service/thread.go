@@ -307,7 +307,7 @@ func (s *Service) recipients(ctx context.Context, tx herald.Tx, b *batch, e hera
 	}
 	out := make([]herald.UserID, 0, len(ps)+len(e.Users))
 	for _, p := range ps {
-		if msg != nil && !p.ShareHistoryTime.IsZero() && msg.CreatedAt.Before(p.ShareHistoryTime) {
+		if msg != nil && historyHides(p.ShareHistoryTime, *msg) {
 			continue
 		}
 		out = append(out, p.UserID)
