@@ -21,6 +21,7 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/clocktest"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/inmem"
@@ -107,7 +108,7 @@ func build(t testing.TB, at time.Time, cfg func(*httpapi.Config), edit ...func(*
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := httpapi.Config{AdminKey: adminKey, Hub: h, AllowedOrigins: []string{"https://app.example.com"}}
+	c := httpapi.Config{AdminKey: adminKey, Hub: h, AllowedOrigins: []string{"https://app.example.com"}, Doctor: doctor.New(store, clk)}
 	if cfg != nil {
 		cfg(&c)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/clocktest"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
@@ -47,7 +48,7 @@ func startLogged(t *testing.T, store herald.Store, queue int) (*httpapi.Server, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(svc, store, clk, herald.RandomIDs{}, httpapi.Config{AdminKey: adminKey, RequestLogQueue: queue})
+	api, err := httpapi.New(svc, store, clk, herald.RandomIDs{}, httpapi.Config{AdminKey: adminKey, RequestLogQueue: queue, Doctor: doctor.New(store, clk)})
 	if err != nil {
 		t.Fatal(err)
 	}

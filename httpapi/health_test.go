@@ -17,6 +17,7 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/clocktest"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
@@ -44,7 +45,7 @@ func newServer(t *testing.T, edit func(*httpapi.Config)) *httpapi.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := httpapi.Config{AdminKey: testAdminKey}
+	cfg := httpapi.Config{AdminKey: testAdminKey, Doctor: doctor.New(store, clk)}
 	if edit != nil {
 		edit(&cfg)
 	}

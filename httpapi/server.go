@@ -33,6 +33,9 @@ type Config struct {
 	// AdminKeyHash is herald.HashAdminKey of the admin key, for a node
 	// that knows only the hash its deployment stored.
 	AdminKeyHash string
+	// Doctor answers the /admin/doctor endpoints. Required: cmd/herald
+	// wires it (doctor.New over the same store and clock).
+	Doctor *doctor.Doctor
 	// Keys, if set, serves the JWKS and the signing-key admin endpoints.
 	Keys KeyRing
 	// Relay and Route, when both are set, let SSE frames and long-polls
@@ -113,6 +116,9 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	if cfg.AdminKeyHash == "" {
 		return nil, errors.New("httpapi.New: an admin key is required")
 	}
+	if cfg.Doctor == nil {
+		return nil, errors.New("httpapi.New: a doctor is required (doctor.New)")
+	}
 	for _, o := range cfg.AllowedOrigins {
 		if _, ok := canonicalOrigin(o); !ok {
 			return nil, fmt.Errorf("httpapi.New: allowed origin %q is not an http(s) origin: want scheme://host[:port], no path", o)
@@ -143,7 +149,7 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	}
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log, obs: obs,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
-		conns: userConns{n: map[herald.UserID]int{}}, doctor: doctor.New(store, clock)}
+		conns: userConns{n: map[herald.UserID]int{}}, doctor: cfg.Doctor}
 	s.routes()
 	stop, err := s.serveRelay()
 	if err != nil {

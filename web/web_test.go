@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/httpapi"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/inmem"
@@ -60,7 +61,7 @@ func mustServe(tb testing.TB, devLogin bool) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: "hak_test", Hub: h, DevLogin: devLogin})
+	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: "hak_test", Hub: h, DevLogin: devLogin, Doctor: doctor.New(store, clock)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -305,7 +305,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		return nil, err
 	}
 	stopResync := resyncOnLoss(h, lost)
-	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKeyHash: keys.adminHash, Keys: keys.signer, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{Doctor: doctor.New(store, clock), AdminKeyHash: keys.adminHash, Keys: keys.signer, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
 		MaxConnectionsPerUser: c.MaxUserConns, Observer: m, Metrics: m.Handler(), Checks: readiness(store, broker)})
 	if err != nil {
