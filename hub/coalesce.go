@@ -28,14 +28,17 @@ func (co *coalescer) wrote() { co.writes.Add(1) }
 // wait returns how long a writer waits before taking its queue now.
 func (co *coalescer) wait() time.Duration { return time.Duration(co.delay.Load()) }
 
-// measure sets the wait from the writes of the last window: the delay when
-// they came faster than above per second, else none.
+// measure sets the wait from the writes of the last window: the delay
+// once they come faster than above per second, none once they fall below
+// half of it (between the two the wait stays as it is, so that coalescing,
+// which itself lowers the write rate, does not flap on and off).
 func (co *coalescer) measure(window time.Duration, above int, delay time.Duration) {
-	n := co.writes.Swap(0)
-	if above > 0 && float64(n)/window.Seconds() > float64(above) {
-		co.delay.Store(int64(delay))
-	} else {
+	rate := float64(co.writes.Swap(0)) / window.Seconds()
+	switch {
+	case above <= 0 || rate < float64(above)/2:
 		co.delay.Store(0)
+	case rate > float64(above):
+		co.delay.Store(int64(delay))
 	}
 }
 

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// TestCoalesceThreshold: writers wait only while the node writes faster
-// than the threshold, and stop waiting in the first window below it.
+// TestCoalesceThreshold: writers start waiting once the node writes faster
+// than the threshold, and stop once it writes slower than half of it.
 func TestCoalesceThreshold(t *testing.T) {
 	var co coalescer
 	window, delay := 100*time.Millisecond, 5*time.Millisecond
@@ -16,11 +16,12 @@ func TestCoalesceThreshold(t *testing.T) {
 		want   time.Duration
 	}{
 		{4_000, 50_000, 0},     // 40,000/s: below
+		{5_000, 50_000, 0},     // exactly at the threshold: not above
 		{6_000, 50_000, delay}, // 60,000/s: above
-		{6_000, 50_000, delay},
-		{100, 50_000, 0},   // quiet again: no wait
-		{6_000, -1, 0},     // coalescing off
-		{5_000, 50_000, 0}, // exactly at the threshold: not above
+		{3_000, 50_000, delay}, // 30,000/s: coalescing lowered the rate; above half, it stays
+		{2_000, 50_000, 0},     // 20,000/s: below half, off
+		{3_000, 50_000, 0},     // between: stays off
+		{6_000, -1, 0},         // coalescing disabled
 	} {
 		for range step.writes {
 			co.wrote()
