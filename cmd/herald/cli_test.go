@@ -3,13 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/alecthomas/kong"
+	"sigs.k8s.io/yaml"
 
 	"github.com/herald-chat/herald/wire"
 )
@@ -111,6 +114,43 @@ func TestJSONGaps(t *testing.T) {
 	if err != nil || !strings.Contains(got, `"value": []`) {
 		t.Errorf("an empty receipt list with -o json: got %s (%v), want \"value\": []", got, err)
 	}
+}
+
+// TestYAMLOutput (issue 15): -o yaml is the document -o json prints, in
+// YAML: the same keys and values once read back, {} for an answer without
+// a body.
+func TestYAMLOutput(t *testing.T) {
+	msgs := sampleMessages()
+	for _, c := range []struct {
+		name     string
+		json, ya []byte
+	}{
+		{"messages", render(t, "json", msgs, printMessages), render(t, "yaml", msgs, printMessages)},
+		{"receipts", render(t, "json", wire.ReadReceiptList{Value: []wire.ReadReceipt{}}, printReceipts),
+			render(t, "yaml", wire.ReadReceiptList{Value: []wire.ReadReceipt{}}, printReceipts)},
+		{"done", render(t, "json", done("deleted thread t_1"), nil), render(t, "yaml", done("deleted thread t_1"), nil)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			back, err := yaml.YAMLToJSON(c.ya)
+			if err != nil {
+				t.Fatalf("-o yaml printed what does not parse as YAML: %v\n%s", err, c.ya)
+			}
+			var want, got any
+			if err := json.Unmarshal(c.json, &want); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(back, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("-o yaml read back:\n%s\nwant the -o json document:\n%s", back, c.json)
+			}
+			if bytes.HasPrefix(bytes.TrimSpace(c.ya), []byte("{")) && c.name != "done" {
+				t.Errorf("-o yaml printed JSON, not YAML:\n%s", c.ya)
+			}
+		})
+	}
+	mustMatchGolden(t, "messages-yaml", render(t, "yaml", msgs, printMessages))
 }
 
 // TestFriendlyErrors: what a new user meets first says what to do.

@@ -56,7 +56,7 @@ func (c *DoctorCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if g.Output == "json" {
+	if g.structured() {
 		return emit(g, rep, nil)
 	}
 	return writeReport(g.stdout, rep)
@@ -77,7 +77,7 @@ func (c *DoctorCmd) triage(g *Globals, path string, v url.Values) error {
 	if err := adminGet(g.Context(), g.URL, g.AdminKey, path, v, &t); err != nil {
 		return err
 	}
-	if g.Output == "json" {
+	if g.structured() {
 		return emit(g, &t, nil)
 	}
 	var b bytes.Buffer

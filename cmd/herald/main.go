@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -50,7 +51,7 @@ type Globals struct {
 	URL         string           `name:"url" env:"HERALD_URL" default:"http://127.0.0.1:8080" group:"global" help:"Base URL of the Herald server."`
 	AdminKey    string           `name:"admin-key" env:"HERALD_ADMIN_KEY" group:"global" help:"Admin key, for identity, token, key, doctor and events commands."`
 	AccessToken string           `name:"token" env:"HERALD_TOKEN" group:"global" help:"Access token of the user to act as, for chat commands."`
-	Output      string           `name:"output" short:"o" enum:"table,json,env" default:"table" group:"global" help:"Output format: table, json (the REST API's JSON) or env (shell assignments to eval); events also takes csv."`
+	Output      string           `name:"output" short:"o" enum:"table,json,yaml,env" default:"table" group:"global" help:"Output format: table, json (the REST API's JSON), yaml (the same document) or env (shell assignments to eval); events also takes csv."`
 	EnvPrefix   string           `name:"env-prefix" placeholder:"PREFIX" group:"global" help:"With -o env, start every variable name with this (ALICE_ gives ALICE_ID, ALICE_TOKEN)."`
 	ShowVersion kong.VersionFlag `name:"version" group:"global" help:"Print the version and exit."`
 
@@ -153,11 +154,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		fmt.Fprintf(stderr, "error: %v\nRun \"herald --help\" for usage.\n", err)
 		return 2
 	}
+	if err := yamlOffered(kctx.Command(), cli.Globals.Output); err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 2
+	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		printError(stderr, explain(err, cli.Globals.URL))
 		return 1
 	}
 	return 0
+}
+
+// yamlOffered refuses -o yaml for the commands whose output is not one
+// document: listen prints a stream, bench and demo print reports of their own.
+func yamlOffered(command, output string) error {
+	if output != "yaml" {
+		return nil
+	}
+	name, _, _ := strings.Cut(command, " ")
+	switch name {
+	case "listen":
+		return errors.New("-o yaml is not offered by herald listen, which prints a stream: use -o json (one object a line)")
+	case "bench", "demo":
+		return fmt.Errorf("-o yaml is not offered by herald %s: use -o json", name)
+	}
+	return nil
 }
 
 // explain adds what to do to the errors a new user meets first.

@@ -153,7 +153,8 @@ func TestRunExitStatus(t *testing.T) {
 		{[]string{"token", "revoke", "u_1"}, 1, "HERALD_ADMIN_KEY"},
 		{[]string{"--token", "x", "thread", "update", "t_1"}, 1, "--topic"},
 		{[]string{"thread", "frobnicate"}, 2, "error:"},
-		{[]string{"-o", "yaml", "thread", "list"}, 2, "error:"},
+		{[]string{"-o", "xml", "thread", "list"}, 2, "error:"},
+		{[]string{"-o", "yaml", "listen"}, 2, "use -o json"},
 		{[]string{"token", "issue", "u_1"}, 2, "--scopes"},
 		{[]string{"--help"}, 0, ""},
 	}

@@ -13,6 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/wire"
 )
@@ -22,11 +24,12 @@ import (
 type done string
 
 // emit writes v to the command's output: as indented JSON with -o json,
-// else through render as an aligned table.
+// as the same document in YAML with -o yaml, as shell assignments with
+// -o env, else through render as an aligned table.
 func emit[T any](g *Globals, v T, render func(*table, T)) error {
 	if d, ok := any(v).(done); ok {
 		switch g.Output {
-		case "json":
+		case "json", "yaml":
 			_, err := fmt.Fprintln(g.stdout, "{}") // the API's answer has no body
 			return err
 		case "env":
@@ -35,19 +38,41 @@ func emit[T any](g *Globals, v T, render func(*table, T)) error {
 		_, err := fmt.Fprintln(g.stdout, clean(string(d)))
 		return err
 	}
-	if g.Output == "env" {
+	switch g.Output {
+	case "env":
 		return writeEnv(g.stdout, g.EnvPrefix, v)
-	}
-	if g.Output == "json" {
+	case "json":
 		enc := json.NewEncoder(g.stdout)
 		enc.SetEscapeHTML(false) // html messages stay readable
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
+	case "yaml":
+		return writeYAML(g.stdout, v)
 	}
 	t := newTable(g.stdout)
 	render(t, v)
 	return t.flush()
 }
+
+// writeYAML writes v as YAML with the JSON field names, so that -o yaml
+// is the REST API's document in another notation (the same keys, the same
+// nesting, times as the same RFC 3339 strings).
+func writeYAML(w io.Writer, v any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	y, err := yaml.JSONToYAML(j)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(y)
+	return err
+}
+
+// structured reports whether the output is a document (JSON or YAML)
+// rather than text for a person.
+func (g *Globals) structured() bool { return g.Output == "json" || g.Output == "yaml" }
 
 // table writes aligned columns. Every cell is cleaned of control
 // characters, so that content from other users can neither break the
