@@ -39,6 +39,10 @@ type Signal struct {
 	Committed time.Time
 	// User is the identity a credential signal concerns.
 	User UserID
+	// TraceParent is the W3C traceparent of the span that published a
+	// sequenced event, when that span is sampled: the parent of the spans
+	// of its socket writes, on every node. Empty when tracing is off.
+	TraceParent string
 }
 
 // SignalKind says what a Signal is about.

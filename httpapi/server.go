@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/hub"
@@ -74,6 +76,10 @@ type Config struct {
 	// Observer receives a count of every request by operation, status and
 	// reason, and the causes the doctor confirms; nil records nothing.
 	Observer herald.Observer
+	// Tracer, when set, records a server span per request (continuing a
+	// caller's traceparent), named after its operation; nil records
+	// nothing.
+	Tracer trace.TracerProvider
 	// Metrics, if set, answers GET /metrics (outside the request log).
 	Metrics http.Handler
 	// Checks are what GET /readyz asks, in order: the store and the broker.
@@ -105,6 +111,7 @@ type Server struct {
 	done      chan struct{}
 	closing   sync.Once
 	obs       herald.Observer // cfg.Observer, or NoObserver
+	tracer    trace.Tracer    // from cfg.Tracer; nil when tracing is off
 	draining  atomic.Bool     // Drain was called: /readyz answers 503
 }
 
@@ -150,6 +157,9 @@ func New(svc *service.Service, store herald.Store, clock herald.Clock, ids heral
 	s := &Server{svc: svc, store: store, clock: clock, ids: ids, cfg: cfg, log: log, obs: obs,
 		mux: http.NewServeMux(), reqlog: make(chan herald.Request, cfg.RequestLogQueue), done: make(chan struct{}),
 		conns: userConns{n: map[herald.UserID]int{}}, doctor: cfg.Doctor}
+	if cfg.Tracer != nil {
+		s.tracer = cfg.Tracer.Tracer("github.com/herald-chat/herald/httpapi")
+	}
 	s.routes()
 	stop, err := s.serveRelay()
 	if err != nil {
@@ -240,6 +250,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
 	sw := &statusWriter{ResponseWriter: w}
 	_, pattern := s.mux.Handler(r)
+	if s.tracer != nil {
+		var span trace.Span
+		r, span = s.startSpan(r, pattern)
+		defer func() { endRequestSpan(span, pattern, rec) }()
+	}
 	s.deadlines(w, r, pattern)
 	if pattern == "" {
 		s.unrouted(sw, r)

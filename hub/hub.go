@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/herald-chat/herald"
 )
 
@@ -53,6 +55,10 @@ type Config struct {
 	// Observer receives the hub's measurements (deliveries, fan-out
 	// latency, acks, resumes, connections); nil records nothing.
 	Observer herald.Observer
+	// Tracer, when set, records a span for each socket write of a traced
+	// event (herald.Signal.TraceParent), a child of the span that published
+	// it; nil records nothing.
+	Tracer trace.TracerProvider
 }
 
 // RouteOf returns the route in a connection id made by a hub with
@@ -129,6 +135,7 @@ type Hub struct {
 	log    *slog.Logger
 	rec    *recorder
 	obs    herald.Observer // cfg.Observer
+	tracer trace.Tracer    // from cfg.Tracer; nil when tracing is off
 	unsub  func()
 	stop   chan struct{} // closed by Close; ends the periodic resync
 	closed sync.Once     // Close's
@@ -159,6 +166,9 @@ func New(rules Rules, ledger herald.Ledger, broker herald.Broker, clock herald.C
 	h := &Hub{rules: rules, ledger: ledger, clock: clock, ids: ids, cfg: cfg, log: log, obs: cfg.Observer, stop: make(chan struct{}),
 		users: map[herald.UserID]map[*Conn]struct{}{}, conns: map[herald.ConnectionID]*Conn{}}
 	h.rec = newRecorder(ledger, clock, cfg.FlushEvery, log, cfg.Observer)
+	if cfg.Tracer != nil {
+		h.tracer = cfg.Tracer.Tracer("github.com/herald-chat/herald/hub")
+	}
 	unsub, err := broker.Subscribe(h.dispatch)
 	if err != nil {
 		h.rec.close()

@@ -249,7 +249,7 @@ func (c *Conn) catchUp(ctx context.Context, t herald.ThreadID) error {
 func (c *Conn) sendEvent(s herald.Signal, f []byte) {
 	c.send(f)
 	c.cursor[s.ThreadID] = s.Seq
-	c.pending = append(c.pending, herald.Signal{ThreadID: s.ThreadID, Seq: s.Seq, Committed: s.Committed})
+	c.pending = append(c.pending, herald.Signal{ThreadID: s.ThreadID, Seq: s.Seq, Committed: s.Committed, TraceParent: s.TraceParent})
 	if ends(s, c.user) {
 		c.ended[s.ThreadID] = true
 	}
@@ -263,15 +263,20 @@ func (c *Conn) flush(ctx context.Context) error {
 	if len(c.batch) == 0 {
 		return nil
 	}
+	began := c.hub.clock.Now()
 	err := c.t.Write(c.batch, c.hub.cfg.WriteTimeout)
 	c.hub.co.wrote()
+	frames := len(c.batch)
 	clear(c.batch) // the frames are shared with other connections: do not keep them alive
 	c.batch = c.batch[:0]
+	now := c.hub.clock.Now()
+	if c.hub.tracer != nil {
+		c.traceWrite(began, now, frames, err)
+	}
 	if err != nil {
 		c.pending = c.pending[:0]
 		return err
 	}
-	now := c.hub.clock.Now()
 	// One observation per write, not per event: under load a write carries
 	// up to maxBatch events, and the oldest live one is the write's latency.
 	var oldest time.Time

@@ -10,7 +10,7 @@
 // every label takes a handful of values (an operation, a status, a reason,
 // a transport).
 //
-// What it is not: a tracer (OpenTelemetry tracing is left out), nor the
+// What it is not: a tracer (that is package tracing, OpenTelemetry), nor the
 // evidence the doctor reads (that is the request log, the connection log and
 // the delivery ledger in the Store).
 //

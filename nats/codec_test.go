@@ -44,6 +44,7 @@ func fullSignal() herald.Signal {
 		At:          ms(9),
 		Committed:   ms(10),
 		User:        "u_d",
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 	}
 }
 

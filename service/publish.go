@@ -4,6 +4,11 @@ import (
 	"context"
 	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/herald-chat/herald"
 )
 
@@ -30,7 +35,8 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 		}
 	}()
 	start := s.clock.Now()
-	err = s.store.Update(ctx, func(tx herald.Tx) error {
+	commitCtx, span := s.startSpan(ctx, "herald.commit")
+	err = s.store.Update(commitCtx, func(tx herald.Tx) error {
 		b.signals, b.rosterChanged = b.signals[:0], false // a retried transaction starts over
 		if err := fn(rosterTx{tx, &b}, &b); err != nil {
 			return err
@@ -40,6 +46,7 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 		}
 		return nil
 	})
+	endSpan(span, err)
 	if err == nil {
 		committed := s.clock.Now()
 		if b.send {
@@ -52,12 +59,58 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 	if taken {
 		s.order.wait(ticket)
 		if err == nil {
-			s.publish(ctx, b.signals...)
+			pubCtx, span := s.startSpan(ctx, "herald.publish")
+			if span.IsRecording() {
+				span.SetAttributes(attribute.Int("herald.signals", len(b.signals)))
+			}
+			if tp := traceParent(pubCtx); tp != "" {
+				for i := range b.signals {
+					b.signals[i].TraceParent = tp
+				}
+			}
+			s.publish(pubCtx, b.signals...)
+			span.End()
 		}
 		passed = true
 		s.order.pass(ticket)
 	}
 	return err
+}
+
+// startSpan starts a span under ctx's, or, with tracing off, returns ctx
+// and a span that records nothing, without allocating.
+func (s *Service) startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
+	if s.tracer == nil {
+		return ctx, noSpan
+	}
+	return s.tracer.Start(ctx, name)
+}
+
+// noSpan records nothing.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// endSpan ends a span. A refusal by the rules (not a participant, a
+// conflict) is recorded as the span's error event; only a failure (an
+// internal error: the store, a bug) marks the span failed.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		if herald.ErrorCode(err) == herald.CodeInternal {
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	span.End()
+}
+
+// traceParent returns the W3C traceparent of ctx's span when it is
+// sampled, else "" (tracing off, or this trace not kept).
+func traceParent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
+		return ""
+	}
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, c)
+	return c.Get("traceparent")
 }
 
 // commitOrder makes transactions publish in the order they committed. A

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/herald-chat/herald"
 )
 
@@ -92,6 +94,7 @@ type Service struct {
 	rosters  rosters     // each thread's members by roster version (roster.go)
 	log      *slog.Logger
 	obs      herald.Observer // never nil: NoObserver without WithObserver
+	tracer   trace.Tracer    // nil without WithTracer: no spans, no cost
 
 	publishFailures atomic.Int64 // signals the broker refused (see publish)
 	// shared, if set, holds the write rate limit for the deployment.
@@ -127,6 +130,21 @@ func WithObserver(o herald.Observer) Option {
 		}
 	}
 }
+
+// WithTracer records a span for each transaction's commit and for the
+// publish of its signals, children of the request's span, and gives the
+// published events the traceparent that their socket writes continue
+// (see herald.Signal.TraceParent). Without it nothing is recorded.
+func WithTracer(tp trace.TracerProvider) Option {
+	return func(s *Service) {
+		if tp != nil {
+			s.tracer = tp.Tracer(tracerName)
+		}
+	}
+}
+
+// tracerName is the instrumentation scope of the service's spans.
+const tracerName = "github.com/herald-chat/herald/service"
 
 // PublishFailures returns how many signals the broker refused since New.
 func (s *Service) PublishFailures() int64 { return s.publishFailures.Load() }

@@ -71,6 +71,8 @@ type ServeCmd struct {
 	AuthFailureBurst int           `default:"30" env:"HERALD_AUTH_FAILURE_BURST" help:"Failed authentications a client address may make at once; past them it gets 429 until it has earned one back."`
 	DrainDelay       time.Duration `default:"0s" env:"HERALD_DRAIN_DELAY" help:"On SIGTERM, answer /readyz with 503 for this long before closing the listener, so that load balancers stop sending new clients first (for example 5s behind Kubernetes)."`
 	LogFormat        string        `default:"text" enum:"text,json" env:"HERALD_LOG_FORMAT" help:"Log format on stderr: text (key=value) or json (one object a line). Every request's line carries its request_id (X-Request-Id)."`
+	OTLPEndpoint     string        `name:"otlp-endpoint" env:"HERALD_OTLP_ENDPOINT" placeholder:"URL" help:"Export traces of the send path (request → commit → publish → socket write) over OTLP/HTTP to this collector URL, e.g. http://127.0.0.1:4318/v1/traces. Off unless set (or OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is)."`
+	OTLPSampleRatio  float64       `name:"otlp-sample-ratio" default:"1" env:"HERALD_OTLP_SAMPLE_RATIO" help:"With tracing on, the fraction of requests traced (0 to 1); a request that carries a traceparent keeps its caller's decision."`
 	DevMinToken      time.Duration `name:"dev-min-token-lifetime" env:"HERALD_DEV_MIN_TOKEN_LIFETIME" placeholder:"DURATION" help:"Development only: allow tokens as short as this (whole minutes, 1m to 60m) instead of 60 minutes, to see token expiry end to end (herald demo). Refused unless --addr is a loopback address."`
 
 	// keyInArgs is set when the admin key came on the command line, where
@@ -289,8 +291,20 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		store.Close()
 		return nil, err
 	}
+	tp, stopTracing, err := c.openTracing(ctx, nodeName, log)
+	if err != nil {
+		broker.Close()
+		store.Close()
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			stopTracing()
+		}
+	}()
 	svc, err := service.New(store, keys.signer, broker, clock, ids, limits,
-		service.WithLogger(log), service.WithObserver(m), service.WithRateLimiter(rateLimiter(store)))
+		service.WithLogger(log), service.WithObserver(m), service.WithRateLimiter(rateLimiter(store)), service.WithTracer(tp))
 	if err != nil {
 		broker.Close()
 		store.Close()
@@ -298,7 +312,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	}
 	relay, route := relayOf(broker)
 	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{Heartbeat: c.Heartbeat, QueueSize: c.QueueSize, Node: nodeName,
-		ResyncEvery: resyncEvery, Observer: m, Route: route}, log)
+		ResyncEvery: resyncEvery, Observer: m, Route: route, Tracer: tp}, log)
 	if err != nil {
 		broker.Close()
 		store.Close()
@@ -307,7 +321,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	stopResync := resyncOnLoss(h, lost)
 	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{Doctor: doctor.New(store, clock), AdminKeyHash: keys.adminHash, Keys: keys.signer, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
-		MaxConnectionsPerUser: c.MaxUserConns, Observer: m, Metrics: m.Handler(), Checks: readiness(store, broker)})
+		MaxConnectionsPerUser: c.MaxUserConns, Observer: m, Tracer: tp, Metrics: m.Handler(), Checks: readiness(store, broker)})
 	if err != nil {
 		stopResync()
 		h.Close()
@@ -335,8 +349,10 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 			server.Close()
 			broker.Close()
 			store.Close()
+			stopTracing() // after the hub and the request log: their last spans go out
 		})
 	}
+	built = true
 	return n, nil
 }
 

@@ -130,21 +130,20 @@ next:
 // the admin key nor a token appears anywhere in the log. Last, a shutdown
 // (the context a SIGTERM cancels) closes the receiver with 4000 going_away
 // and logs each step in order.
-func TestServeOperable(t *testing.T) {
-	const adminKey = "hak_operable_test_admin_key_0123456789"
-	t.Setenv("HERALD_ADMIN_KEY", adminKey)
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	logs := &lockedBuffer{}
-	exited := make(chan int, 1)
+// serveInProcess runs herald serve in this process on 127.0.0.1:0 with a
+// temporary --data, JSON logs and args, until ctx is cancelled; it returns
+// the base URL once the server listens, its logs, and its exit status.
+func serveInProcess(t *testing.T, ctx context.Context, args ...string) (base string, logs *lockedBuffer, exited <-chan int) {
+	t.Helper()
+	logs = &lockedBuffer{}
+	done := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json",
-			"--write-rate", "0.001", "--write-burst", "5", "--retention", "0"}, &bytes.Buffer{}, logs)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--log-format", "json"}, args...),
+			&bytes.Buffer{}, logs)
 	}()
-	var base string
 	waitFor(t, "herald listening", func() bool {
 		select {
-		case code := <-exited:
+		case code := <-done:
 			t.Fatalf("serve exited with %d before listening:\n%s", code, logs.String())
 		default:
 		}
@@ -156,6 +155,15 @@ func TestServeOperable(t *testing.T) {
 		}
 		return false
 	})
+	return base, logs, done
+}
+
+func TestServeOperable(t *testing.T) {
+	const adminKey = "hak_operable_test_admin_key_0123456789"
+	t.Setenv("HERALD_ADMIN_KEY", adminKey)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	base, logs, exited := serveInProcess(t, ctx, "--write-rate", "0.001", "--write-burst", "5", "--retention", "0")
 
 	admin := client.NewAdmin(base, adminKey)
 	var tokens []string
