@@ -42,7 +42,7 @@ func (s *Store) runGroup(group []*groupcommit.Job) {
 		groupcommit.Fail(group, classify(err, "begin"))
 		return
 	}
-	t := &tx{queries{q: uncancelled{sqlTx}}}
+	t := &tx{queries{q: newUncancelled(sqlTx)}}
 	var ok []*groupcommit.Job
 	for i, j := range group {
 		if err := j.Ctx.Err(); err != nil {
@@ -94,10 +94,42 @@ func (s *Store) abort(sqlTx *sql.Tx, pending []*groupcommit.Job, err error) {
 // explicit transaction rolls back the whole transaction — every Update of
 // the group, not only the cancelled one. A caller that gave up is answered
 // all the same; its Update finishes or fails on its own.
-type uncancelled struct{ tx *sql.Tx }
+//
+// It also prepares each statement once per group (see prepared.go): the
+// Updates of a group run the same few queries. Only statements that end
+// within the call are reused (Exec, and QueryRow, whose Row every caller
+// scans at once); a multi-row query may still be open when the same text
+// runs again, and a compiled statement runs one query at a time, so Query
+// is never reused.
+type uncancelled struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // this transaction's; closed with it
+}
+
+func newUncancelled(tx *sql.Tx) uncancelled {
+	return uncancelled{tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+// stmt returns query prepared in the transaction, or nil to run it
+// unprepared (preparing failed: running it reports the error).
+func (u uncancelled) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := u.stmts[query]; ok {
+		return st
+	}
+	st, err := u.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	u.stmts[query] = st
+	return st
+}
 
 func (u uncancelled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return u.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := u.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return u.tx.ExecContext(ctx, query, args...)
 }
 
 func (u uncancelled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -105,5 +137,9 @@ func (u uncancelled) QueryContext(ctx context.Context, query string, args ...any
 }
 
 func (u uncancelled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return u.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := u.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return u.tx.QueryRowContext(ctx, query, args...)
 }

@@ -33,9 +33,10 @@ var _ herald.Store = (*Store)(nil)
 // Store is a herald.Store kept in one SQLite database file. It is safe for
 // concurrent use.
 type Store struct {
-	queries         // the Reader methods, on the read-only pool
-	writer  *sql.DB // one connection: Updates and LogRequest, serialized
-	readers *sql.DB // read-only connections for reads outside an Update
+	queries             // the Reader methods, on the read-only pool
+	writer  *sql.DB     // one connection: Updates and LogRequest, serialized
+	readers *sql.DB     // read-only connections for reads outside an Update
+	read    *preparedDB // the Reader methods' statements on readers, prepared once
 
 	queue      *groupcommit.Queue // Updates for the group writer (group.go)
 	writerDone chan struct{}      // closed when the group writer has stopped
@@ -87,7 +88,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, classify(err, "open %s for reading", path)
 	}
-	s := &Store{queries: queries{q: readers}, writer: writer, readers: readers,
+	read := newPreparedDB(readers)
+	s := &Store{queries: queries{q: read}, writer: writer, readers: readers, read: read,
 		queue: groupcommit.New(errClosed), writerDone: make(chan struct{})}
 	go s.groupWriter()
 	return s, nil
@@ -207,7 +209,7 @@ func (s *Store) LogRequests(ctx context.Context, rs []herald.Request) error {
 func (s *Store) Close() error {
 	s.queue.Close()
 	<-s.writerDone
-	return errors.Join(s.readers.Close(), s.writer.Close())
+	return errors.Join(s.read.close(), s.readers.Close(), s.writer.Close())
 }
 
 var _ herald.Pinger = (*Store)(nil)
