@@ -35,7 +35,7 @@ type Config struct {
 	ReplayPage   int           // events per replay query (default 500)
 	FlushEvery   time.Duration // ledger flush interval (default 500 ms)
 	Node         string        // this node's name in the connection log
-	// CoalesceAbove is the node's socket writes per second above which
+	// CoalesceAbove is the frames per second the node writes above which
 	// writers coalesce (coalesce.go); default 50,000, negative never.
 	CoalesceAbove int
 	// CoalesceDelay is how long a writer then gathers events before a

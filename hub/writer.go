@@ -265,8 +265,8 @@ func (c *Conn) flush(ctx context.Context) error {
 	}
 	began := c.hub.clock.Now()
 	err := c.t.Write(c.batch, c.hub.cfg.WriteTimeout)
-	c.hub.co.wrote()
 	frames := len(c.batch)
+	c.hub.co.wrote(frames)
 	clear(c.batch) // the frames are shared with other connections: do not keep them alive
 	c.batch = c.batch[:0]
 	now := c.hub.clock.Now()
