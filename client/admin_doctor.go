@@ -2,11 +2,10 @@ package client
 
 import (
 	"context"
+	"github.com/herald-chat/herald/wire"
 	"net/http"
 	"net/url"
 	"strconv"
-
-	"github.com/herald-chat/herald/doctor"
 )
 
 // DiagnoseOptions say which delivery the doctor explains: a user (the
@@ -36,8 +35,8 @@ func (o DiagnoseOptions) values() url.Values {
 // user (GET /admin/doctor). The report is an answer whatever its verdict;
 // an error means the question could not be answered (for example invalid
 // with missing_field when User or Thread is empty).
-func (a *Admin) Diagnose(ctx context.Context, opts DiagnoseOptions) (*doctor.Report, error) {
-	return call[doctor.Report](ctx, a.conn, request{method: http.MethodGet, path: "/admin/doctor", query: opts.values()})
+func (a *Admin) Diagnose(ctx context.Context, opts DiagnoseOptions) (*wire.DoctorReport, error) {
+	return call[wire.DoctorReport](ctx, a.conn, request{method: http.MethodGet, path: "/admin/doctor", query: opts.values()})
 }
 
 // EventsOptions filter the rows of an evidence table. Empty fields are not
@@ -73,11 +72,11 @@ func (o EventsOptions) values() url.Values {
 }
 
 // Events returns the rows of one evidence table (GET /admin/events/{table});
-// doctor.Tables names them. An unknown table is not_found.
-func (a *Admin) Events(ctx context.Context, table string, opts EventsOptions) (*doctor.Table, error) {
+// docs/evidence.md names them. An unknown table is not_found.
+func (a *Admin) Events(ctx context.Context, table string, opts EventsOptions) (*wire.EvidenceTable, error) {
 	s, err := segment("table", table)
 	r := request{method: http.MethodGet, path: "/admin/events/" + s, query: opts.values(), err: err}
-	return call[doctor.Table](ctx, a.conn, r)
+	return call[wire.EvidenceTable](ctx, a.conn, r)
 }
 
 func setString(q url.Values, key, v string) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/client"
-	"github.com/herald-chat/herald/doctor"
+	"github.com/herald-chat/herald/wire"
 )
 
 func TestDiagnoseQueryAndReport(t *testing.T) {
@@ -35,8 +35,8 @@ func TestDiagnoseQueryAndReport(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got requests\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if rep.Cause != doctor.CheckTokenRevoked || len(rep.Findings) != 1 || rep.Findings[0].Verdict != doctor.Confirmed ||
-		rep.Findings[0].Tag != doctor.Observed || len(rep.Findings[0].Evidence) != 1 || rep.Findings[0].Evidence[0].ID != "k_1" {
+	if rep.Cause != wire.CheckTokenRevoked || len(rep.Findings) != 1 || rep.Findings[0].Verdict != wire.VerdictConfirmed ||
+		rep.Findings[0].Tag != wire.TagObserved || len(rep.Findings[0].Evidence) != 1 || rep.Findings[0].Evidence[0].ID != "k_1" {
 		t.Errorf("got report %+v, want cause token_revoked with one confirmed Observed finding citing k_1", rep)
 	}
 }

@@ -64,10 +64,6 @@ func Causes() []Check {
 	return out
 }
 
-// Fault reports whether a confirmed c is a fault: every check but
-// recipient_offline, which says the message will arrive.
-func (c Check) Fault() bool { return c != CheckOffline }
-
 // membershipChecks are one question (where did the user stand when the
 // message was sent?) with three exclusive answers, in priority order.
 var membershipChecks = []Check{CheckNotParticipant, CheckParticipantRemove, CheckHistoryNotShared}

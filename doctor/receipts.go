@@ -4,31 +4,21 @@ import (
 	"fmt"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
 // How the user got the message, strongest proof first. Report.Received
 // holds the strongest one found.
 const (
-	// ReceivedRead: the user sent a read receipt at or past the message.
-	ReceivedRead = "read"
-	// ReceivedAcknowledged: the message was pushed and the app
-	// acknowledged it.
-	ReceivedAcknowledged = "pushed_acknowledged"
-	// ReceivedFetched: a REST read by the user returned it after its
-	// commit.
-	ReceivedFetched = "fetched"
-	// ReceivedPushed: it was written to a live connection of the user, but
-	// nothing says the app took it.
-	ReceivedPushed = "pushed"
+	ReceivedRead         = wire.ReceivedRead
+	ReceivedAcknowledged = wire.ReceivedAcknowledged
+	ReceivedFetched      = wire.ReceivedFetched
+	ReceivedPushed       = wire.ReceivedPushed
 )
 
 // Receipt is one proof that the user got the message, with the evidence
 // row it rests on.
-type Receipt struct {
-	How      string   `json:"how"`
-	Tag      Tag      `json:"tag"`
-	Evidence Evidence `json:"evidence"`
-}
+type Receipt = wire.DoctorReceipt
 
 // readOps are the REST reads that return messages.
 const (

@@ -4,133 +4,69 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
-// Verdict is the outcome of one check.
-type Verdict string
+// The report's schema lives in package wire (the JSON that crosses the
+// network), so that the Go SDK reads it without importing the doctor;
+// these names keep the doctor's code in its own vocabulary.
+type (
+	// Verdict is the outcome of one check.
+	Verdict = wire.Verdict
+	// Tag is the playbook's evidence tag: how the verdict was reached.
+	Tag = wire.EvidenceTag
+	// Check names a hypothesis. The names are stable API (JSON output).
+	Check = wire.Check
+	// Evidence is one record a verdict rests on.
+	Evidence = wire.DoctorEvidence
+	// Finding is the result of one check.
+	Finding = wire.DoctorFinding
+	// Delivery describes a delivery that happened.
+	Delivery = wire.DoctorDelivery
+	// Report is the doctor's answer.
+	Report = wire.DoctorReport
+)
 
 // The verdicts.
 const (
-	Confirmed    Verdict = "confirmed"
-	RuledOut     Verdict = "ruled_out"
-	Inconclusive Verdict = "inconclusive"
+	Confirmed    = wire.VerdictConfirmed
+	RuledOut     = wire.VerdictRuledOut
+	Inconclusive = wire.VerdictInconclusive
 )
-
-// Tag is the playbook's evidence tag: how the verdict was reached.
-type Tag string
 
 // The tags, as the playbook uses them.
 const (
-	Observed   Tag = "Observed"   // read directly from a record
-	Measured   Tag = "Measured"   // read from current state
-	Correlated Tag = "Correlated" // two signals that co-occur
-	Inferred   Tag = "Inferred"   // deduced when the others are ruled out
+	Observed   = wire.TagObserved
+	Measured   = wire.TagMeasured
+	Correlated = wire.TagCorrelated
+	Inferred   = wire.TagInferred
 )
-
-// Check names a hypothesis. The names are stable API (JSON output).
-type Check string
 
 // The checks, in the order the playbook and Herald list them.
 const (
-	CheckIdentityDeleted   Check = "identity_deleted"
-	CheckTokenRevoked      Check = "token_revoked"
-	CheckTokenExpired      Check = "token_expired"
-	CheckNotParticipant    Check = "not_participant"
-	CheckParticipantRemove Check = "participant_removed"
-	CheckThreadDeleted     Check = "thread_deleted"
-	CheckHistoryNotShared  Check = "history_not_shared"
-	CheckMessageDeleted    Check = "message_deleted"
-	CheckSendRejected      Check = "send_rejected"
-	CheckSlowConsumer      Check = "slow_consumer"
-	CheckNetworkBlocked    Check = "network_blocks_websocket"
-	CheckAppNotListening   Check = "app_not_listening"
-	CheckOffline           Check = "recipient_offline"
+	CheckIdentityDeleted   = wire.CheckIdentityDeleted
+	CheckTokenRevoked      = wire.CheckTokenRevoked
+	CheckTokenExpired      = wire.CheckTokenExpired
+	CheckNotParticipant    = wire.CheckNotParticipant
+	CheckParticipantRemove = wire.CheckParticipantRemove
+	CheckThreadDeleted     = wire.CheckThreadDeleted
+	CheckHistoryNotShared  = wire.CheckHistoryNotShared
+	CheckMessageDeleted    = wire.CheckMessageDeleted
+	CheckSendRejected      = wire.CheckSendRejected
+	CheckSlowConsumer      = wire.CheckSlowConsumer
+	CheckNetworkBlocked    = wire.CheckNetworkBlocked
+	CheckAppNotListening   = wire.CheckAppNotListening
+	CheckOffline           = wire.CheckOffline
 )
 
-// Evidence is one record a verdict rests on.
-type Evidence struct {
-	At     time.Time `json:"at"`
-	Source string    `json:"source"` // the table: identities, tokens, requests, participants, threads, messages, connections, deliveries, acks
-	ID     string    `json:"id"`     // the row's id (token, request, connection, message, ...)
-	Detail string    `json:"detail"`
-}
-
-// Finding is the result of one check.
-type Finding struct {
-	Check      Check      `json:"check"`
-	Title      string     `json:"title"`
-	Verdict    Verdict    `json:"verdict"`
-	Tag        Tag        `json:"tag"`
-	Reason     string     `json:"reason,omitempty"` // Herald's reason code, when one applies
-	Summary    string     `json:"summary"`
-	Evidence   []Evidence `json:"evidence"`
-	Mitigation string     `json:"mitigation,omitempty"`
-}
-
-// Delivery describes a delivery that happened.
-type Delivery struct {
-	ConnectionID string     `json:"connectionId"`
-	Transport    string     `json:"transport"`
-	PushedAt     time.Time  `json:"pushedAt"`
-	AckedAt      *time.Time `json:"ackedAt,omitempty"`
-	// LatencyMs is from the message's commit to the push.
-	LatencyMs int64 `json:"latencyMs"`
-	// AckMs is from the push to the acknowledgement.
-	AckMs *int64 `json:"ackMs,omitempty"`
-}
-
-// Report is the doctor's answer. Findings come likeliest cause first:
-// confirmed ones, then inconclusive, then ruled out.
-type Report struct {
-	Version     int       `json:"version"`
-	GeneratedAt time.Time `json:"generatedAt"`
-	User        string    `json:"user"`
-	Thread      string    `json:"thread"`
-	Message     string    `json:"message,omitempty"`
-	Seq         int64     `json:"seq,omitempty"`
-	// Picked says how the message in question was chosen when none was
-	// named: the newest message of the thread the user did not send.
-	Picked string `json:"picked,omitempty"`
-	// Sender and SentAt describe the message in question (never its
-	// content).
-	Sender string     `json:"sender,omitempty"`
-	SentAt *time.Time `json:"sentAt,omitempty"`
-	Since  time.Time  `json:"since"`
-	// Status is one of the Status* constants.
-	Status string `json:"status"`
-	// Cause is the leading confirmed fault: set exactly when a check
-	// other than recipient_offline is confirmed, and then it is the first
-	// finding.
-	Cause   Check  `json:"cause,omitempty"`
-	Summary string `json:"summary"`
-	// Received is how the user got the message, the strongest proof found
-	// (one of the Received* constants); empty when nothing shows they did.
-	Received string `json:"received,omitempty"`
-	// Receipts lists every proof found, strongest first.
-	Receipts  []Receipt `json:"receipts,omitempty"`
-	Delivered *Delivery `json:"delivered,omitempty"`
-	// Incomplete says why the evidence may miss rows (for example
-	// request-log rows the store failed to write); empty when complete.
-	Incomplete []string  `json:"incomplete,omitempty"`
-	Findings   []Finding `json:"findings"`
-}
-
-// The statuses of a report: exactly one holds.
+// The statuses of a report: exactly one holds (see wire.DoctorReport).
 const (
-	// StatusDelivered: the user got the message (Received says how).
-	StatusDelivered = "delivered"
-	// StatusNotDelivered: a fault stops the message (Cause names it).
-	StatusNotDelivered = "not_delivered"
-	// StatusPending: no fault; the message is stored and arrives when the
-	// client resumes, or its delivery is in flight.
-	StatusPending = "pending"
-	// StatusUnknown: nothing shows the message arrived, and no check
-	// confirmed why.
-	StatusUnknown = "unknown"
-	// StatusUnknownUser and StatusUnknownThread: the id asked about was
-	// never created; there is nothing to diagnose.
-	StatusUnknownUser   = "unknown_user"
-	StatusUnknownThread = "unknown_thread"
+	StatusDelivered     = wire.DoctorStatusDelivered
+	StatusNotDelivered  = wire.DoctorStatusNotDelivered
+	StatusPending       = wire.DoctorStatusPending
+	StatusUnknown       = wire.DoctorStatusUnknown
+	StatusUnknownUser   = wire.DoctorStatusUnknownUser
+	StatusUnknownThread = wire.DoctorStatusUnknownThread
 )
 
 // Query asks about a user in a thread, optionally about one message.
@@ -144,4 +80,4 @@ type Query struct {
 }
 
 // ReportVersion is the version of the JSON report shape.
-const ReportVersion = 1
+const ReportVersion = wire.DoctorReportVersion

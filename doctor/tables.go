@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
 // Filter selects rows of an evidence table. Tables ignore the filters that
@@ -24,11 +25,7 @@ type Filter struct {
 }
 
 // Table is an evidence table as rows of named columns.
-type Table struct {
-	Name    string     `json:"table"`
-	Columns []string   `json:"columns"`
-	Rows    [][]string `json:"rows"`
-}
+type Table = wire.EvidenceTable
 
 // Tables names the evidence tables, as in docs/evidence.md.
 var Tables = []string{"ChatMessageSentEvents", "ChatMessageReceivedEvents", "Acks", "Requests", "Connections", "Membership", "ThreadLifecycle", "Tokens"}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
 // ThreadQuery asks about one message for every participant of a thread.
@@ -26,48 +27,15 @@ type RecentQuery struct {
 	Since time.Time
 }
 
-// Triage is the answer across users: the status of each (user, message)
-// pair, grouped by status and cause, faults first.
-type Triage struct {
-	Version     int        `json:"version"`
-	GeneratedAt time.Time  `json:"generatedAt"`
-	Since       time.Time  `json:"since"`
-	Thread      string     `json:"thread,omitempty"`
-	Message     string     `json:"message,omitempty"`
-	Seq         int64      `json:"seq,omitempty"`
-	Sender      string     `json:"sender,omitempty"`
-	SentAt      *time.Time `json:"sentAt,omitempty"`
-	// Status is ok, or unknown_thread / unknown_message when the ids name
-	// nothing (then there are no groups).
-	Status  string `json:"status"`
-	Summary string `json:"summary"`
-	// Messages is how many messages were examined, Pairs how many
-	// (recipient, message) pairs.
-	Messages int `json:"messages"`
-	Pairs    int `json:"pairs"`
-	// Incomplete says why the answer may miss pairs (limits reached);
-	// empty when it covers everything asked.
-	Incomplete []string `json:"incomplete,omitempty"`
-	Groups     []Group  `json:"groups"`
-}
-
-// Group is the pairs that share a status, cause and receipt.
-type Group struct {
-	Status   string `json:"status"`
-	Cause    Check  `json:"cause,omitempty"`
-	Received string `json:"received,omitempty"`
-	Count    int    `json:"count"`
-	// Pairs lists the pairs, at most MaxGroupRows of them.
-	Pairs []Pair `json:"pairs"`
-}
-
-// Pair is one recipient and message, and what the doctor says of it.
-type Pair struct {
-	User    string `json:"user"`
-	Thread  string `json:"thread"`
-	Message string `json:"message"`
-	Summary string `json:"summary"`
-}
+type (
+	// Triage is the answer across users: the status of each (user,
+	// message) pair, grouped by status and cause, faults first.
+	Triage = wire.DoctorTriage
+	// Group is the pairs that share a status, cause and receipt.
+	Group = wire.DoctorGroup
+	// Pair is one recipient and message, and what the doctor says of it.
+	Pair = wire.DoctorPair
+)
 
 // Triage limits.
 const (
