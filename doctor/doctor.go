@@ -143,6 +143,7 @@ func diagnose(f *facts) Report {
 	for _, v := range []Verdict{Confirmed, Inconclusive, RuledOut} {
 		for _, c := range priority {
 			if fd := byCheck[c]; fd.Verdict == v {
+				fd.Fault = fd.Verdict == Confirmed && c.Fault()
 				r.Findings = append(r.Findings, fd)
 			}
 		}

@@ -70,6 +70,10 @@ type DoctorFinding struct {
 	Summary    string           `json:"summary"`
 	Evidence   []DoctorEvidence `json:"evidence"`
 	Mitigation string           `json:"mitigation,omitempty"`
+	// Fault is true when the check is confirmed and is a fault: it stops
+	// the message (every check but recipient_offline, which says the
+	// message arrives on resume). Show these as the alarm.
+	Fault bool `json:"fault"`
 }
 
 // DoctorDelivery describes a delivery that happened.

@@ -447,9 +447,8 @@ var STATUS = {
   unknown_thread: "Unknown thread"
 };
 var DEFAULT_WINDOW = "1h";
-var NOT_A_FAULT = /* @__PURE__ */ new Set(["recipient_offline"]);
 function fault(f) {
-  return f.verdict === "confirmed" && !NOT_A_FAULT.has(f.check);
+  return f.fault === true;
 }
 var generation = 0;
 function evidenceLink(source, r) {

@@ -307,6 +307,8 @@ export interface Finding {
   summary: string;
   evidence: Evidence[] | null;
   mitigation?: string;
+  /** fault: confirmed, and it stops the message (every check but recipient_offline). */
+  fault: boolean;
 }
 
 export interface Delivery {

@@ -36,15 +36,12 @@ const STATUS: Record<string, string> = {
 const DEFAULT_WINDOW = "1h";
 
 /**
- * NOT_A_FAULT are the checks whose confirmation is not a fault (doctor's
- * Check.Fault): "offline, arrives on resume" is shown as an answer, not as
- * a red alarm.
+ * fault reports whether f is a confirmed fault, shown as an alarm. The
+ * server decides (the report's `fault`): "offline, arrives on resume" is
+ * confirmed but not a fault, shown as an answer.
  */
-const NOT_A_FAULT = new Set(["recipient_offline"]);
-
-/** fault reports whether f is a confirmed fault, shown as an alarm. */
 function fault(f: Finding): boolean {
-  return f.verdict === "confirmed" && !NOT_A_FAULT.has(f.check);
+  return f.fault === true;
 }
 
 /** generation counts route() calls, so that an answer arriving after the page moved on is dropped. */
