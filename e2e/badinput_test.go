@@ -225,3 +225,29 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("got %d messages, want 4 (the limited send stored nothing)", got)
 	}
 }
+
+// TestAPIVersion (issue 14): ACS's api-version is optional; when sent it
+// must look like an ACS version and be given once, on every route, and a
+// send refused for it stores nothing.
+func TestAPIVersion(t *testing.T) {
+	e := start(t)
+	alice := e.newUser()
+	th := e.newThread(alice)
+	for _, v := range []string{"", "?api-version=2024-03-07", "?api-version=2023-10-01", "?api-version=2021-10-01-preview7"} {
+		e.ok(e.do("GET", "/chat/threads"+v, alice.Token, nil), 200, nil)
+	}
+	for _, v := range []string{"?api-version=latest", "?api-version=2024-13-01", "?api-version=", "?api-version=2024-03-07-previewX",
+		"?api-version=2024-03-07&api-version=2023-11-07"} {
+		t.Run(v, func(t *testing.T) {
+			body := e.fails(e.do("GET", "/chat/threads"+v, alice.Token, nil), 400, herald.ReasonInvalidField)
+			if body.Target != "api-version" {
+				t.Errorf("target %q, want api-version", body.Target)
+			}
+			e.fails(e.do("POST", "/chat/threads/"+th+"/messages"+v, alice.Token, []byte(`{"content":"x"}`)), 400, herald.ReasonInvalidField)
+		})
+	}
+	if got := e.messages(alice, th); len(got) != 0 {
+		t.Errorf("sends refused for their api-version stored %d messages, want 0", len(got))
+	}
+	e.fails(e.do("GET", "/identities/u_x?api-version=nope", adminKey, nil), 400, herald.ReasonInvalidField)
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -260,6 +261,34 @@ func (q *query) time(name string) time.Time {
 		q.fail(herald.ReasonInvalidField, name, "%s must be an RFC 3339 time, not %q", name, v)
 	}
 	return t.UTC()
+}
+
+// apiVersion checks ACS's api-version parameter. It is optional (Herald
+// serves one version of each operation, and its own clients send none);
+// when sent, it must be given once and look like an ACS version, a date
+// with an optional preview suffix (2025-03-15, 2023-10-01,
+// 2021-10-01-preview7), so that a mistyped or garbled one is an error
+// rather than silently ignored.
+func (q *query) apiVersion() string {
+	vs, ok := q.r.URL.Query()["api-version"]
+	if !ok {
+		return ""
+	}
+	if len(vs) != 1 {
+		q.fail(herald.ReasonInvalidField, "api-version", "api-version is given %d times; give it once", len(vs))
+		return ""
+	}
+	v := vs[0]
+	date, suffix := v, ""
+	if i := strings.Index(v, "-preview"); i >= 0 {
+		date, suffix = v[:i], v[i+len("-preview"):]
+	}
+	_, err := time.Parse(time.DateOnly, date)
+	if err != nil || strings.Trim(suffix, "0123456789") != "" || len(suffix) > 4 {
+		q.fail(herald.ReasonInvalidField, "api-version", "api-version must be an ACS API version such as 2025-03-15 (chat) or 2023-10-01 (identity), not %q", v)
+		return ""
+	}
+	return v
 }
 
 // page reads skip and maxPageSize.

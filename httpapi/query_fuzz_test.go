@@ -17,7 +17,8 @@ import (
 // past the Duration range).
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{"skip=1&maxPageSize=50", "since=2h", "since=30000000000", "startTime=2026-01-01T00:00:00Z",
-		"skip=-1", "maxPageSize=0", "since=-5m", "since=%ff", "skip=1e9", "since=9223372036"} {
+		"skip=-1", "maxPageSize=0", "since=-5m", "since=%ff", "skip=1e9", "since=9223372036",
+		"api-version=2024-03-07", "api-version=2021-10-01-preview7", "api-version=x&api-version=y", "api-version=2024-13-01"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -31,6 +32,7 @@ func FuzzQuery(f *testing.F) {
 		p := q.page()
 		_ = q.time("startTime")
 		since := q.since("since", now)
+		_ = q.apiVersion()
 		if q.err != nil {
 			var he *herald.Error
 			if !errors.As(q.err, &he) || he.Code != herald.CodeInvalid || he.Target == "" {

@@ -192,6 +192,11 @@ func (s *Server) route(pattern, op string, h func(w http.ResponseWriter, r *http
 				return
 			}
 		}
+		q := query{r: r}
+		if q.apiVersion(); q.err != nil {
+			s.writeError(w, r, q.err)
+			return
+		}
 		if rec := recordOf(r); rec != nil {
 			rec.Operation = op
 			rec.ThreadID = herald.ThreadID(r.PathValue("threadId"))
