@@ -25,8 +25,8 @@ func TestThreadLifecycle(t *testing.T) {
 	r := e.do("POST", "/chat/threads", alice.Token, req, wire.HeaderRepeatability, "create-1")
 	e.ok(r, 201, &created)
 	th := created.ChatThread
-	if th.Topic != "launch" || th.CreatedByCommunicationIdentifier.UserID() != alice.ID || th.Metadata["k"] != "v" || th.SequenceID != "1" {
-		t.Errorf("got %+v, want topic launch by alice with metadata, sequenceId 1", th)
+	if th.Topic != "launch" || th.CreatedByCommunicationIdentifier.UserID() != alice.ID || th.Metadata["k"] != "v" || th.SequenceID != "2" {
+		t.Errorf("got %+v, want topic launch by alice with metadata, sequenceId 2 (creation and its topic)", th)
 	}
 	if r.Header.Get("Location") != "/chat/threads/"+th.ID {
 		t.Errorf("got Location %q", r.Header.Get("Location"))
@@ -65,12 +65,29 @@ func TestThreadLifecycle(t *testing.T) {
 	e.ok(e.do("PATCH", "/chat/threads/"+th.ID, alice.Token, map[string]any{"topic": "launch v2"}), 204, nil) // no change: no event
 	var props wire.ChatThreadProperties
 	e.ok(e.do("GET", "/chat/threads/"+th.ID, bob.Token, nil), 200, &props)
-	if props.Topic != "launch v2" || props.SequenceID != "2" {
-		t.Errorf("got %+v, want topic launch v2 at sequence 2", props)
+	if props.Topic != "launch v2" || props.SequenceID != "3" {
+		t.Errorf("got %+v, want topic launch v2 at sequence 3", props)
 	}
+	// As in ACS, the history starts with the creation's system messages:
+	// participantAdded (everyone added, the creator included) at 1, the
+	// topic at 2; the update follows at 3.
 	msgs := e.messages(bob, th.ID)
-	if len(msgs) != 1 || msgs[0].Type != "topicUpdated" || msgs[0].Content.Topic != "launch v2" || msgs[0].SequenceID != "2" {
-		t.Errorf("got messages %+v, want one topicUpdated at 2", msgs)
+	if len(msgs) != 3 {
+		t.Fatalf("got messages %+v, want participantAdded, topicUpdated, topicUpdated", msgs)
+	}
+	added := map[string]bool{}
+	for _, p := range msgs[0].Content.Participants {
+		added[p.CommunicationIdentifier.UserID()] = true
+	}
+	if msgs[0].Type != "participantAdded" || msgs[0].SequenceID != "1" || len(added) != 2 || !added[alice.ID] || !added[bob.ID] ||
+		msgs[0].Content.InitiatorCommunicationIdentifier == nil || msgs[0].Content.InitiatorCommunicationIdentifier.UserID() != alice.ID {
+		t.Errorf("first message %+v, want participantAdded of alice and bob by alice at 1", msgs[0])
+	}
+	if msgs[1].Type != "topicUpdated" || msgs[1].Content.Topic != "launch" || msgs[1].SequenceID != "2" {
+		t.Errorf("second message %+v, want topicUpdated launch at 2", msgs[1])
+	}
+	if msgs[2].Type != "topicUpdated" || msgs[2].Content.Topic != "launch v2" || msgs[2].SequenceID != "3" {
+		t.Errorf("third message %+v, want topicUpdated launch v2 at 3", msgs[2])
 	}
 
 	// Delete: participants see thread_deleted, strangers thread_not_found, the list shows deletedOn.
@@ -85,8 +102,8 @@ func TestThreadLifecycle(t *testing.T) {
 	if len(list.Value) != 1 || list.Value[0].DeletedOn == nil {
 		t.Errorf("got %+v, want the deleted thread listed with deletedOn", list.Value)
 	}
-	if got := e.threadSeq(th.ID); got != 3 {
-		t.Errorf("got last seq %d after create, update, delete; want 3", got)
+	if got := e.threadSeq(th.ID); got != createdSeq+2 {
+		t.Errorf("got last seq %d after create, update, delete; want %d", got, createdSeq+2)
 	}
 }
 
@@ -145,8 +162,8 @@ func TestMessages(t *testing.T) {
 		Content: "<b>hi</b>", Type: "html", SenderDisplayName: "Alice", Metadata: map[string]string{"a": "1"}})
 	var out wire.SendMessageResponse
 	e.ok(sent, 201, &out)
-	if out.SequenceID != "2" {
-		t.Errorf("got sequenceId %s, want 2 (1 is the thread's creation)", out.SequenceID)
+	if out.SequenceID != "3" {
+		t.Errorf("got sequenceId %s, want 3 (1 and 2 are the thread's creation and topic)", out.SequenceID)
 	}
 	var m wire.ChatMessage
 	e.ok(e.do("GET", "/chat/threads/"+th+"/messages/"+out.ID, bob.Token, nil), 200, &m)
@@ -172,8 +189,8 @@ func TestMessages(t *testing.T) {
 	}
 	e.fails(e.do("PATCH", "/chat/threads/"+th+"/messages/"+out.ID, alice.Token, map[string]string{"content": "x"}), 404, herald.ReasonMessageDeleted)
 	e.fails(e.do("GET", "/chat/threads/"+th+"/messages/m_nope", bob.Token, nil), 404, herald.ReasonMessageNotFound)
-	if got := e.threadSeq(th); got != 4 {
-		t.Errorf("got seq %d after create, send, edit, delete; want 4", got)
+	if got := e.threadSeq(th); got != createdSeq+3 {
+		t.Errorf("got seq %d after create, send, edit, delete; want %d", got, createdSeq+3)
 	}
 
 	// Read receipts and typing.
@@ -220,8 +237,8 @@ func TestPagingAndSince(t *testing.T) {
 		}
 		path = page.NextLink
 	}
-	if len(seqs) != 25 || seqs[0] != 26 || seqs[24] != 2 {
-		t.Fatalf("got %v, want 26 down to 2", seqs)
+	if len(seqs) != 27 || seqs[0] != 27 || seqs[26] != 1 {
+		t.Fatalf("got %v, want 27 down to 1 (25 sends after the creation's participantAdded and topicUpdated)", seqs)
 	}
 	for i := 1; i < len(seqs); i++ {
 		if seqs[i] != seqs[i-1]-1 {
@@ -231,7 +248,7 @@ func TestPagingAndSince(t *testing.T) {
 	// since: oldest first after a sequence number.
 	var page wire.MessageList
 	e.ok(e.do("GET", "/chat/threads/"+th+"/messages?since=20", alice.Token, nil), 200, &page)
-	if len(page.Value) != 6 || page.Value[0].SequenceID != "21" || page.Value[5].SequenceID != "26" {
+	if len(page.Value) != 7 || page.Value[0].SequenceID != "21" || page.Value[6].SequenceID != "27" {
 		t.Errorf("since=20: got %d messages starting %v", len(page.Value), page.Value)
 	}
 	// startTime filters by creation time.

@@ -308,6 +308,24 @@ func (e *env) messages(u user, thread string) []wire.ChatMessage {
 	return all
 }
 
+// sent lists the users' messages (text and html) u can see in thread,
+// oldest first: messages less the system messages (a new thread starts
+// with participantAdded and topicUpdated, as in ACS).
+func (e *env) sent(u user, thread string) []wire.ChatMessage {
+	e.t.Helper()
+	var out []wire.ChatMessage
+	for _, m := range e.messages(u, thread) {
+		if m.Type == "text" || m.Type == "html" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// createdSeq is a new thread's head: its creation (sequence 1, with the
+// participantAdded message) and its topicUpdated message (2), as in ACS.
+const createdSeq = 2
+
 // threadSeq returns the thread's newest sequence number from the store.
 func (e *env) threadSeq(thread string) herald.Seq {
 	e.t.Helper()

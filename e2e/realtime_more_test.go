@@ -152,11 +152,11 @@ func TestSlowConsumer(t *testing.T) {
 	if row.CloseReason != herald.ReasonSlowConsumer || row.CloseCode != 4002 {
 		t.Fatalf("got close %d %q, want 4002 slow_consumer", row.CloseCode, row.CloseReason)
 	}
-	// Resume from the creation event: all n messages, in order, once.
-	r := e.connectResume(bob, map[string]int64{th: 1})
+	// Resume from the creation: all n messages, in order, once.
+	r := e.connectResume(bob, map[string]int64{th: createdSeq})
 	for i := range n {
 		f, d := r.event("chatMessageReceived")
-		if f.Seq != int64(i+2) || d.Message.Content.Message != big {
+		if f.Seq != int64(createdSeq+1+i) || d.Message.Content.Message != big {
 			t.Fatalf("message %d: got seq %d", i, f.Seq)
 		}
 	}

@@ -75,7 +75,7 @@ func TestResume(t *testing.T) {
 	c.expect(wire.FrameCaughtUp)
 	e.send(alice, kept, "live")
 	f, _ := c.event("chatMessageReceived")
-	cursor := map[string]int64{kept: f.Seq, left: 1, doomed: 1}
+	cursor := map[string]int64{kept: f.Seq, left: createdSeq, doomed: createdSeq}
 	c.close()
 
 	// While bob is away: messages, an edit, a deletion, a new thread,
@@ -119,7 +119,7 @@ func TestResume(t *testing.T) {
 	}
 	want := map[string][]string{
 		kept:   {"chatMessageReceived", "chatMessageReceived", "chatMessageReceived", "chatMessageReceived", "chatMessageReceived", "chatMessageEdited", "chatMessageDeleted"},
-		joined: {"chatThreadCreated", "chatMessageReceived"},
+		joined: {"chatThreadCreated", "chatThreadPropertiesUpdated", "chatMessageReceived"}, // the topic at 2, as in ACS
 		left:   {"participantsRemoved"},
 		doomed: {"chatThreadDeleted"},
 	}

@@ -67,10 +67,10 @@ func resumeStress(t *testing.T, transport string) {
 		}()
 	}
 
-	// Bob has seen each thread's creation (seq 1) before the run.
+	// Bob has seen each thread's creation and its topic (seq 1 and 2) before the run.
 	cursor := map[string]int64{}
 	for _, th := range ids {
-		cursor[th] = 1
+		cursor[th] = createdSeq
 	}
 	received, dups, cuts := 0, 0, 0
 	deadline := time.Now().Add(5 * time.Minute)
@@ -119,7 +119,7 @@ func resumeStress(t *testing.T, transport string) {
 		t.Errorf("got %d duplicate events, want 0", dups)
 	}
 	for _, th := range ids {
-		if want := int64(1 + total/threads); cursor[th] != want {
+		if want := int64(createdSeq + total/threads); cursor[th] != want {
 			t.Errorf("thread %s: cursor %d, want %d", th, cursor[th], want)
 		}
 	}

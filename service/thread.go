@@ -83,14 +83,27 @@ func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (her
 			return err
 		}
 		refused = ref
+		// As in ACS, a new thread's history starts with two system
+		// messages: participantAdded with everyone added at creation (the
+		// creator included) at sequence 1, the creation itself, and
+		// topicUpdated with the topic at sequence 2.
 		t.LastSeq = 1
 		seq, err := s.record(ctx, tx, b, change{event: herald.Event{ThreadID: t.ID, Type: herald.EventThreadCreated, Actor: c.User, At: now,
-			Users: users(admitted), Data: mustJSON(map[string]string{"topic": t.Topic})}, thread: &t})
+			Users: users(admitted), Data: mustJSON(map[string]string{"topic": t.Topic})}, thread: &t,
+			create: &herald.Message{Type: herald.MessageParticipantAdded, Participants: users(admitted)}})
 		if err != nil {
 			return err
 		}
 		t.LastSeq = seq
-		return s.put(ctx, tx, t.ID, c.User, admitted, seq, now)
+		if err := s.put(ctx, tx, t.ID, c.User, admitted, seq, now); err != nil {
+			return err
+		}
+		t.LastSeq++
+		seq, err = s.record(ctx, tx, b, change{event: herald.Event{ThreadID: t.ID, Type: herald.EventThreadPropertiesUpdated, Actor: c.User, At: now,
+			Data: mustJSON(map[string]any{"topic": t.Topic, "metadata": t.Metadata})}, thread: &t,
+			create: &herald.Message{Type: herald.MessageTopicUpdated, Topic: t.Topic}})
+		t.LastSeq = seq
+		return err
 	})
 	if herald.IsConflict(err) && in.RequestID != "" {
 		// A concurrent request with the same id won; answer as a retry.

@@ -2059,7 +2059,8 @@ function renderMessages(scroll = false) {
   for (const [user, msgId] of v.receipts) if (user !== me.id) readBy.set(msgId, [...readBy.get(msgId) ?? [], nameOf(user)]);
   const els = msgs.map((m) => {
     const rb = readBy.get(m.id);
-    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message].join("|");
+    const system = m.type !== "text" && m.type !== "html" ? systemText(m) : "";
+    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
     const c = v.rendered.get(m.id);
     if (c && c.key === key) return c.el;
     const el = renderMessage(m, rb);

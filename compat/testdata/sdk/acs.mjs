@@ -80,6 +80,16 @@ await op("chat", "listMessages", async () => {
   assert.ok(ms.some((m) => m.id === sent.id));
   return `${ms.length} messages (${[...new Set(ms.map((m) => m.type))].join(", ")})`;
 });
+await op("chat", "listMessages (a new thread's system messages, as ACS lists them)", async () => {
+  const r = await chat.createChatThread({ topic: "fresh" }, { participants: [{ id: alice }, { id: bob, displayName: "Bob" }] });
+  const ms = (await collect(chat.getChatThreadClient(r.chatThread.id).listMessages())).sort((a, b) => Number(a.sequenceId) - Number(b.sequenceId));
+  assert.equal(ms.length, 2, JSON.stringify(ms.map((m) => m.type)));
+  assert.equal(ms[0].type, "participantAdded"); assert.equal(ms[0].sequenceId, "1");
+  assert.deepEqual(ms[0].content.participants.map((p) => p.id.communicationUserId).sort(), [alice.communicationUserId, bob.communicationUserId].sort());
+  assert.equal(ms[0].content.initiator.communicationUserId, alice.communicationUserId);
+  assert.equal(ms[1].type, "topicUpdated"); assert.equal(ms[1].sequenceId, "2"); assert.equal(ms[1].content.topic, "fresh");
+  return "participantAdded (1), topicUpdated (2)";
+});
 await op("chat", "listMessages (maxPageSize 1, paging)", async () => {
   await th.sendMessage({ content: "second" });
   const ms = await collect(th.listMessages({ maxPageSize: 1 }));

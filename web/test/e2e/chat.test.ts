@@ -83,6 +83,11 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   await alice.page.locator("#participants li", { hasText: "Bob" }).waitFor();
   assert.equal(await alice.page.locator("#participants li").count(), 2);
 
+  // The creation's system lines (participantAdded at 1, topicUpdated at 2,
+  // as in ACS) name people once their names are known, not "someone".
+  await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
+  await bob.page.locator("#messages li.sys[data-seq='2']", { hasText: "Alice set the topic to" }).waitFor();
+
   await shot(alice.page, "chat-alice");
   await shot(bob.page, "chat-bob");
   assert.deepEqual(
