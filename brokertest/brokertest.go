@@ -1,5 +1,5 @@
 // Package brokertest is the one conformance suite every herald.Broker
-// engine runs (inmem now; NATS in the scale-out work). A broker only
+// engine runs (inmem and nats). A broker only
 // signals: the suite checks fan-out to every subscriber, per-publisher
 // order, unsubscribe and close — not durability, which is the Store's.
 package brokertest

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite of herald.Store: the one set of
-// tests every storage engine (sqlite now, postgres later) must pass, so that
+// tests every storage engine (sqlite and postgres) must pass, so that
 // the service and the hub can rely on the documented semantics of
 // herald.Store, herald.Reader, herald.Tx and herald.Ledger whichever engine
 // is wired in.

@@ -1,5 +1,5 @@
 // Package wire defines the JSON that crosses the network: REST request and
-// response bodies (ACS shapes) and, later, real-time frames. httpapi and the
+// response bodies (ACS shapes), real-time frames and the doctor's reports. httpapi and the
 // client SDK both speak it, so a field is named once.
 //
 // Decode is the only way a body becomes a value: it is strict where Go's
