@@ -3,11 +3,13 @@ package httpapi
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base32"
 	"encoding/hex"
 	"io/fs"
 	"mime"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -114,8 +116,19 @@ type devLoginResponse struct {
 	ExpiresOn time.Time `json:"expiresOn"`
 }
 
+// devUserID is the identity a name signs in as with the development
+// sign-in: the same name (ignoring case and surrounding spaces) is always
+// the same user, so signing in again finds the earlier threads. It has the
+// shape of every user id (u_ and 26 base32 characters). Development only,
+// like the sign-in itself: whoever knows a name signs in as it.
+func devUserID(name string) herald.UserID {
+	sum := sha256.Sum256([]byte("herald dev login\x00" + strings.ToLower(strings.TrimSpace(name))))
+	return herald.UserID(herald.PrefixUser + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])))
+}
+
 // devLogin answers POST /dev/login, registered only with Config.DevLogin:
-// {"name"} creates an identity with a chat token. With the bearer token
+// {"name"} signs in as the name's identity (devUserID; created the first
+// time) with a new chat token. With the bearer token
 // of a user instead, it issues that user a new token with the same
 // scopes: the refresher of the pages' dev sign-in.
 func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
@@ -139,12 +152,12 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch {
-	case in.Name == "":
+	case strings.TrimSpace(in.Name) == "":
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "name is required").WithTarget("name")
 	case len(in.Name) > 256:
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "name must be at most 256 bytes").WithTarget("name")
 	}
-	ident, tok, err := s.svc.CreateIdentity(r.Context(), []herald.Scope{herald.ScopeChat}, 0)
+	ident, tok, err := s.svc.NamedIdentity(r.Context(), devUserID(in.Name), []herald.Scope{herald.ScopeChat}, 0)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,39 @@ func (s *Service) CreateIdentity(ctx context.Context, scopes []herald.Scope, lif
 	return id, issued, nil
 }
 
+// NamedIdentity returns the identity id with a new token of scopes,
+// creating the identity first if it never existed: for the development
+// sign-in, where a name maps to one id (httpapi's devLogin), so that
+// signing in again with the same name is the same user. A deleted
+// identity stays deleted (409 identity_deleted).
+func (s *Service) NamedIdentity(ctx context.Context, id herald.UserID, scopes []herald.Scope, lifetime time.Duration) (herald.Identity, *IssuedToken, error) {
+	if err := checkToken(scopes, &lifetime, s.limits.minTokenLifetime()); err != nil {
+		return herald.Identity{}, nil, err
+	}
+	now := s.clock.Now()
+	var ident herald.Identity
+	var issued *IssuedToken
+	err := s.store.Update(ctx, func(tx herald.Tx) error {
+		var err error
+		ident, err = liveIdentity(ctx, tx, id)
+		if herald.ErrorReason(err) == herald.ReasonIdentityNotFound {
+			ident = herald.Identity{ID: id, CreatedAt: now}
+			if err := tx.CreateIdentity(ctx, ident); err != nil {
+				return internal("create identity", err)
+			}
+		} else if err != nil {
+			return err
+		}
+		issued, err = s.issue(ctx, tx, id, scopes, lifetime, now)
+		return err
+	})
+	if err != nil {
+		return herald.Identity{}, nil, err
+	}
+	ident.LastTokenIssuedAt = issued.Token.IssuedAt
+	return ident, issued, nil
+}
+
 // GetIdentity returns an identity, deleted or not.
 func (s *Service) GetIdentity(ctx context.Context, id herald.UserID) (herald.Identity, error) {
 	ident, err := s.store.GetIdentity(ctx, id)

@@ -173,6 +173,32 @@ func TestDevLogin(t *testing.T) {
 		t.Errorf("GET /chat/threads with the dev token: got %d %s, want 200", a.status, a.body)
 	}
 
+	// Signing in again with the same name (issue 17) is the same user, with
+	// a new token: ignoring case and surrounding spaces; another name is
+	// another user.
+	for _, name := range []string{"Ann", " ann "} {
+		var again struct{ ID, Token string }
+		a := mustDo(t, "POST", url+"/dev/login", "", `{"name":"`+name+`"}`)
+		if err := json.Unmarshal(a.body, &again); a.status != http.StatusCreated || err != nil || again.ID != got.ID || again.Token == got.Token {
+			t.Errorf("POST /dev/login %q again: got %d %s, want 201 with a new token for %s", name, a.status, a.body, got.ID)
+		}
+	}
+	var other struct{ ID string }
+	json.Unmarshal(mustDo(t, "POST", url+"/dev/login", "", `{"name":"Bea"}`).body, &other)
+	if other.ID == "" || other.ID == got.ID {
+		t.Errorf("POST /dev/login Bea: got id %q, want a user other than Ann's %s", other.ID, got.ID)
+	}
+
+	// A deleted identity stays deleted: its name does not bring it back.
+	var bea struct{ ID string }
+	json.Unmarshal(mustDo(t, "POST", url+"/dev/login", "", `{"name":"Cid"}`).body, &bea)
+	if d := mustDo(t, "DELETE", url+"/identities/"+bea.ID, "hak_test", ""); d.status != http.StatusNoContent {
+		t.Fatalf("delete Cid: got %d %s", d.status, d.body)
+	}
+	if a := mustDo(t, "POST", url+"/dev/login", "", `{"name":"Cid"}`); a.status != http.StatusConflict || a.reason() != "identity_deleted" {
+		t.Errorf("POST /dev/login of a deleted identity's name: got %d %s, want 409 identity_deleted", a.status, a.reason())
+	}
+
 	// With the user's token instead of a name: a new token for the same user.
 	r := mustDo(t, "POST", url+"/dev/login", got.Token, "")
 	var renewed struct{ ID, Token string }
@@ -186,6 +212,7 @@ func TestDevLogin(t *testing.T) {
 		status               int
 	}{
 		{"", `{}`, "missing_field", 400},
+		{"", `{"name":"  "}`, "missing_field", 400},
 		{"", `{"name":"` + strings.Repeat("x", 257) + `"}`, "invalid_field", 400},
 		{"", `{"nmae":"Ann"}`, "unknown_field", 400},
 		{"", ``, "invalid_json", 400},

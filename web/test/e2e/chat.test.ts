@@ -140,3 +140,23 @@ test("a page that goes offline catches up with nothing missing when it comes bac
   assert.ok((conns.rows ?? []).length >= 2, `Bob's connections: ${JSON.stringify(conns.rows)}`);
   await shot(bob.page, "offline-bob-back");
 });
+
+test("signing in again with the same name is the same user, and finds the earlier threads", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  const first = await signIn(browser, server, "Dana");
+  const thread = await createThreadIn(first.page, "Dana's plans", []);
+  await sendIn(first.page, "a note to self");
+  await first.context.close();
+
+  // A new browser, the name typed differently: the same identity, the thread still there.
+  const again = await signIn(browser, server, " dana ");
+  assert.equal(again.id, first.id, "the same name signs in as the same user");
+  await again.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor();
+  await openThreadIn(again.page, thread);
+  await again.page.locator("#messages .body", { hasText: "a note to self" }).waitFor();
+  await shot(again.page, "signin-again-same-user");
+  const other = await signIn(browser, server, "Eve");
+  assert.notEqual(other.id, first.id, "another name is another user");
+});
