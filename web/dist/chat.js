@@ -2152,7 +2152,14 @@ function editBox(m) {
     h("button", { type: "button", class: "link", onclick: () => setEditing("") }, "Cancel")
   );
 }
+function confirmed(question) {
+  return window.confirm(question);
+}
+function topicOf() {
+  return $("topic").textContent || "this thread";
+}
 async function deleteMessage(m) {
+  if (!confirmed("Delete this message for everyone in the thread? This cannot be undone.")) return;
   try {
     await client.deleteMessage(view.id, m.id);
   } catch (err) {
@@ -2249,6 +2256,8 @@ async function addParticipant(ev) {
 }
 async function removeParticipant(id) {
   if (!view) return;
+  const question = id === me.id ? `Leave “${topicOf()}”? You will stop receiving its messages until someone adds you again.` : `Remove ${nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
+  if (!confirmed(question)) return;
   try {
     await client.removeParticipant(view.id, id);
   } catch (err) {
@@ -2257,6 +2266,7 @@ async function removeParticipant(id) {
 }
 async function deleteThread() {
   if (!view) return;
+  if (!confirmed(`Delete “${topicOf()}” for everyone? Its messages are gone for all participants; this cannot be undone.`)) return;
   try {
     await client.deleteThread(view.id);
   } catch (err) {

@@ -505,7 +505,21 @@ function editBox(m: ChatMessage): HTMLElement {
   );
 }
 
+/**
+ * confirmed asks before a destructive action (the browser's own dialog:
+ * keyboard-reachable and read by screen readers); false cancels it.
+ */
+function confirmed(question: string): boolean {
+  return window.confirm(question);
+}
+
+/** topicOf is the open thread's topic, for the confirmations. */
+function topicOf(): string {
+  return $("topic").textContent || "this thread";
+}
+
 async function deleteMessage(m: ChatMessage): Promise<void> {
+  if (!confirmed("Delete this message for everyone in the thread? This cannot be undone.")) return;
   try {
     await client!.deleteMessage(view!.id, m.id);
   } catch (err) {
@@ -616,6 +630,11 @@ async function addParticipant(ev: Event): Promise<void> {
 
 async function removeParticipant(id: string): Promise<void> {
   if (!view) return;
+  const question =
+    id === me!.id
+      ? `Leave “${topicOf()}”? You will stop receiving its messages until someone adds you again.`
+      : `Remove ${nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
+  if (!confirmed(question)) return;
   try {
     await client!.removeParticipant(view.id, id);
   } catch (err) {
@@ -625,6 +644,7 @@ async function removeParticipant(id: string): Promise<void> {
 
 async function deleteThread(): Promise<void> {
   if (!view) return;
+  if (!confirmed(`Delete “${topicOf()}” for everyone? Its messages are gone for all participants; this cannot be undone.`)) return;
   try {
     await client!.deleteThread(view.id);
   } catch (err) {

@@ -75,7 +75,16 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   await first.locator("textarea.edit").fill("hello bob (edited)");
   await first.locator("button", { hasText: "Save" }).click();
   await bob.page.locator("#messages li.msg", { hasText: "hello bob (edited)" }).locator(".edited").waitFor();
-  await alice.page.locator("#messages li.msg", { hasText: "burst 2" }).locator("button", { hasText: "Delete" }).click();
+  // Destructive actions ask first (issue 17): dismissing keeps the message, accepting deletes it.
+  const burst2 = alice.page.locator("#messages li.msg", { hasText: "burst 2" }).locator("button", { hasText: "Delete" });
+  const asked: string[] = [];
+  alice.page.once("dialog", (d) => { asked.push(d.message()); void d.dismiss(); });
+  await burst2.click();
+  await eventually(async () => assert.equal(asked.length, 1));
+  assert.match(asked[0], /Delete this message for everyone/);
+  assert.equal(await bob.page.locator("#messages li.msg.deleted").count(), 0, "a dismissed confirmation deletes nothing");
+  alice.page.once("dialog", (d) => void d.accept());
+  await burst2.click();
   await bob.page.locator("#messages li.msg.deleted .body", { hasText: "message deleted" }).waitFor();
 
   // Participants: both, by name.
@@ -157,6 +166,16 @@ test("signing in again with the same name is the same user, and finds the earlie
   await openThreadIn(again.page, thread);
   await again.page.locator("#messages .body", { hasText: "a note to self" }).waitFor();
   await shot(again.page, "signin-again-same-user");
+
+  // Deleting the thread asks first, naming it; dismissing keeps it.
+  let question = "";
+  again.page.once("dialog", (d) => { question = d.message(); void d.dismiss(); });
+  await again.page.click("#delete-thread");
+  await eventually(async () => assert.match(question, /^Delete “Dana's plans” for everyone\?/));
+  assert.equal(await again.page.locator(`#thread-list li[data-thread-id="${thread}"]`).count(), 1, "a dismissed confirmation deletes nothing");
+  again.page.once("dialog", (d) => void d.accept());
+  await again.page.click("#delete-thread");
+  await again.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor({ state: "detached" });
   const other = await signIn(browser, server, "Eve");
   assert.notEqual(other.id, first.id, "another name is another user");
 });

@@ -64,7 +64,10 @@ test("a removed participant's page drops the thread; the doctor shows participan
   await sendIn(alice.page, "before the removal");
   await bob.page.locator("#messages .body", { hasText: "before the removal" }).waitFor();
 
+  let question = "";
+  alice.page.once("dialog", (d) => { question = d.message(); void d.accept(); });
   await alice.page.locator(`#participants li[data-user-id="${bob.id}"] button`, { hasText: "Remove" }).click();
+  await eventually(async () => assert.match(question, /^Remove .* from “.*”\? They will stop receiving its messages\.$/));
   await bob.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor({ state: "detached" });
   await bob.page.locator("#notice", { hasText: "you were removed" }).waitFor();
   await shot(bob.page, "removed-bob");
