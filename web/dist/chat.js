@@ -1760,6 +1760,29 @@ function span(ms) {
   const hrs = Math.floor(m / 60);
   return `${hrs} h ${String(m % 60).padStart(2, "0")} min`;
 }
+var URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"']+/gi;
+function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_IN_TEXT)) {
+    let raw = m[0];
+    const trail = /[.,;:!?)\]]+$/.exec(raw);
+    if (trail) raw = raw.slice(0, -trail[0].length);
+    let url;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+    const at = m.index ?? 0;
+    if (at > last) out.push(text.slice(last, at));
+    out.push(h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, raw));
+    last = at + raw.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
 
 // src/pages/chat.ts
 var BASE = location.origin;
@@ -2102,7 +2125,7 @@ function renderMessage(m, readBy) {
       seq,
       m.editedOn && !deleted ? h("span", { class: "edited" }, " · edited") : null
     ),
-    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, deleted ? "message deleted" : m.content?.message ?? ""),
+    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...deleted ? ["message deleted"] : linkify(m.content?.message ?? "")),
     mine && !deleted && view?.editing !== m.id ? h(
       "div",
       { class: "actions" },

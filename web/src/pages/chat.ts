@@ -21,7 +21,7 @@ import {
   peekToken,
   userIdOf,
 } from "../herald/index.js";
-import { $, field, h, hhmm, replace, span } from "./dom.js";
+import { $, field, h, hhmm, linkify, replace, span } from "./dom.js";
 
 const BASE = location.origin;
 const SESSION = "herald.session";
@@ -449,7 +449,7 @@ function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElemen
       seq,
       m.editedOn && !deleted ? h("span", { class: "edited" }, " · edited") : null,
     ),
-    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, deleted ? "message deleted" : (m.content?.message ?? "")),
+    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...(deleted ? ["message deleted"] : linkify(m.content?.message ?? ""))),
     mine && !deleted && view?.editing !== m.id
       ? h(
           "div",

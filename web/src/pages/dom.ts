@@ -1,7 +1,7 @@
 // Small DOM helpers shared by the pages: no framework, no innerHTML with
 // data (every text goes through textContent).
 
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((ev: Event) => void)>;
 
 /** h builds an element: h("li", {class: "x", onclick: fn}, "text", child). */
@@ -67,4 +67,39 @@ export function span(ms: number): string {
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
   const hrs = Math.floor(m / 60);
   return `${hrs} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+/** URL_IN_TEXT finds http(s) URLs in message text. */
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"']+/gi;
+
+/**
+ * linkify turns the http and https URLs in text into links and leaves
+ * everything else as text: no markup from a message ever reaches the DOM
+ * (no innerHTML), a link's href is only ever an http(s) URL the browser
+ * parsed (never javascript: or data:), and links open in a new tab without
+ * access to this page (rel noopener noreferrer) or a ranking signal
+ * (nofollow). Trailing punctuation stays text ("see https://x.org." links
+ * https://x.org).
+ */
+export function linkify(text: string): Child[] {
+  const out: Child[] = [];
+  let last = 0;
+  for (const m of text.matchAll(URL_IN_TEXT)) {
+    let raw = m[0];
+    const trail = /[.,;:!?)\]]+$/.exec(raw);
+    if (trail) raw = raw.slice(0, -trail[0].length);
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      continue;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+    const at = m.index ?? 0;
+    if (at > last) out.push(text.slice(last, at));
+    out.push(h("a", { href: url.href, target: "_blank", rel: "noopener noreferrer nofollow" }, raw));
+    last = at + raw.length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
 }

@@ -92,6 +92,18 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   await alice.page.locator("#participants li", { hasText: "Bob" }).waitFor();
   assert.equal(await alice.page.locator("#participants li").count(), 2);
 
+  // Links are clickable, safely (issue 17): http(s) URLs become links that
+  // open apart from the page; markup and other schemes stay text.
+  const hostile = `see https://example.com/a?b=1&c=2. <img src=x onerror="window.pwned=1"> <b>bold</b> javascript:alert(1) data:text/html,x`;
+  await sendIn(alice.page, hostile);
+  const body = bob.page.locator("#messages li.msg .body", { hasText: "see https://example.com" });
+  await body.waitFor();
+  const links = await body.locator("a").evaluateAll((as) => as.map((a) => [a.getAttribute("href"), a.getAttribute("rel"), a.getAttribute("target"), a.textContent]));
+  assert.deepEqual(links, [["https://example.com/a?b=1&c=2", "noopener noreferrer nofollow", "_blank", "https://example.com/a?b=1&c=2"]]);
+  assert.equal(await body.locator("img, b, script").count(), 0, "no markup from a message reaches the page");
+  assert.equal(await body.textContent(), hostile, "the message reads exactly as sent");
+  assert.equal(await bob.page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
+
   // The creation's system lines (participantAdded at 1, topicUpdated at 2,
   // as in ACS) name people once their names are known, not "someone".
   await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
