@@ -1921,7 +1921,7 @@ async function loadThreads() {
   try {
     for await (const t of client.allThreads({ maxPageSize: 100 })) {
       if (t.deletedOn || rt.ended(t.id)) continue;
-      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: false });
+      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: 0 });
       if (threads.size >= 200) break;
     }
   } catch (err) {
@@ -1940,7 +1940,7 @@ async function learnThread(id, topic) {
       return null;
     }
   }
-  t = threads.get(id) ?? { id, topic, activity: (/* @__PURE__ */ new Date()).toISOString(), unread: false };
+  t = threads.get(id) ?? { id, topic, activity: (/* @__PURE__ */ new Date()).toISOString(), unread: 0 };
   threads.set(id, t);
   renderThreads();
   return t;
@@ -1957,12 +1957,14 @@ function renderThreads() {
           "button",
           { type: "button", class: "thread", "aria-current": view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
           h("span", { class: "topic" }, t.topic),
-          t.unread ? h("span", { class: "dot", title: "new messages" }) : null
+          t.unread ? h("span", { class: "unread", "aria-label": `${t.unread} unread` }, String(t.unread)) : null
         )
       )
     )
   );
   $("no-threads").hidden = list.length > 0;
+  const total = list.reduce((n, t) => n + t.unread, 0);
+  document.title = total ? `(${total}) Herald chat` : "Herald chat";
 }
 function dropThread(id, reason) {
   const t = threads.get(id);
@@ -1992,7 +1994,7 @@ async function createThread(ev) {
     for (const bad of r.invalidParticipants ?? []) toast(`${bad.target}: ${bad.reason} — ${bad.message}`);
     form.reset();
     formError(form, "");
-    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: false });
+    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
@@ -2002,7 +2004,7 @@ async function createThread(ev) {
 async function openThread(id) {
   const t = threads.get(id);
   if (!t) return;
-  t.unread = false;
+  t.unread = 0;
   view = { id, messages: /* @__PURE__ */ new Map(), participants: [], receipts: /* @__PURE__ */ new Map(), typing: /* @__PURE__ */ new Map(), older: "", readSent: "", editing: "", rendered: /* @__PURE__ */ new Map() };
   const v = view;
   $("thread").hidden = false;
@@ -2305,7 +2307,7 @@ async function onMessage(ev) {
     view.messages.set(m.id, m);
     renderMessages();
   } else if (ev.type === Events.messageReceived && userIdOf(m.senderCommunicationIdentifier) !== me.id) {
-    t.unread = true;
+    t.unread++;
   }
   renderThreads();
 }

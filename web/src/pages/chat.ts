@@ -39,7 +39,8 @@ interface ThreadItem {
   id: string;
   topic: string;
   activity: string;
-  unread: boolean;
+  /** unread counts the messages from others that arrived since the thread was last open. */
+  unread: number;
 }
 
 /** View is the open thread. */
@@ -221,7 +222,7 @@ async function loadThreads(): Promise<void> {
   try {
     for await (const t of client!.allThreads({ maxPageSize: 100 })) {
       if (t.deletedOn || rt!.ended(t.id)) continue;
-      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: false });
+      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: 0 });
       if (threads.size >= 200) break;
     }
   } catch (err) {
@@ -241,7 +242,7 @@ async function learnThread(id: string, topic?: string): Promise<ThreadItem | nul
       return null; // not visible to this user (removed, deleted): nothing to list
     }
   }
-  t = threads.get(id) ?? { id, topic, activity: new Date().toISOString(), unread: false };
+  t = threads.get(id) ?? { id, topic, activity: new Date().toISOString(), unread: 0 };
   threads.set(id, t);
   renderThreads();
   return t;
@@ -259,12 +260,14 @@ function renderThreads(): void {
           "button",
           { type: "button", class: "thread", "aria-current": view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
           h("span", { class: "topic" }, t.topic),
-          t.unread ? h("span", { class: "dot", title: "new messages" }) : null,
+          t.unread ? h("span", { class: "unread", "aria-label": `${t.unread} unread` }, String(t.unread)) : null,
         ),
       ),
     ),
   );
   $("no-threads").hidden = list.length > 0;
+  const total = list.reduce((n, t) => n + t.unread, 0);
+  document.title = total ? `(${total}) Herald chat` : "Herald chat";
 }
 
 function dropThread(id: string, reason: string): void {
@@ -296,7 +299,7 @@ async function createThread(ev: Event): Promise<void> {
     for (const bad of r.invalidParticipants ?? []) toast(`${bad.target}: ${bad.reason} — ${bad.message}`);
     form.reset();
     formError(form, "");
-    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: false });
+    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
@@ -309,7 +312,7 @@ async function createThread(ev: Event): Promise<void> {
 async function openThread(id: string): Promise<void> {
   const t = threads.get(id);
   if (!t) return;
-  t.unread = false;
+  t.unread = 0;
   view = { id, messages: new Map(), participants: [], receipts: new Map(), typing: new Map(), older: "", readSent: "", editing: "", rendered: new Map() };
   const v = view;
   $("thread").hidden = false;
@@ -663,7 +666,7 @@ async function onMessage(ev: RealtimeEvent): Promise<void> {
     view.messages.set(m.id, m);
     renderMessages();
   } else if (ev.type === Events.messageReceived && userIdOf(m.senderCommunicationIdentifier) !== me!.id) {
-    t.unread = true;
+    t.unread++;
   }
   renderThreads();
 }

@@ -104,6 +104,21 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   assert.equal(await body.textContent(), hostile, "the message reads exactly as sent");
   assert.equal(await bob.page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
 
+  // Unread counts per thread and in the page title (issue 17): Bob reads
+  // "Launch plans" while two messages arrive in another thread.
+  const side = await createThreadIn(alice.page, "Side chat", [bob.id]);
+  await sendIn(alice.page, "side 1");
+  await sendIn(alice.page, "side 2");
+  const badge = bob.page.locator(`#thread-list li[data-thread-id="${side}"] .unread`);
+  await eventually(async () => assert.equal(await badge.textContent(), "2"));
+  assert.equal(await bob.page.title(), "(2) Herald chat");
+  await shot(bob.page, "unread-bob");
+  await openThreadIn(bob.page, side);
+  await badge.waitFor({ state: "detached" });
+  assert.equal(await bob.page.title(), "Herald chat");
+  await openThreadIn(bob.page, thread);
+  await openThreadIn(alice.page, thread);
+
   // The creation's system lines (participantAdded at 1, topicUpdated at 2,
   // as in ACS) name people once their names are known, not "someone".
   await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
