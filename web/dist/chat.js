@@ -1783,6 +1783,15 @@ function linkify(text) {
   if (last < text.length) out.push(text.slice(last));
   return out;
 }
+function dayLabel(t, now) {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return "";
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const diff = Math.round((day(now) - day(d)) / 864e5);
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Yesterday";
+  return d.toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric", ...d.getFullYear() !== now.getFullYear() ? { year: "numeric" } : {} });
+}
 
 // src/pages/chat.ts
 var BASE = location.origin;
@@ -2082,7 +2091,7 @@ function renderMessages(scroll = false) {
   for (const m of msgs) learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
   const readBy = /* @__PURE__ */ new Map();
   for (const [user, msgId] of v.receipts) if (user !== me.id) readBy.set(msgId, [...readBy.get(msgId) ?? [], nameOf(user)]);
-  const els = msgs.map((m) => {
+  const messageEl = (m) => {
     const rb = readBy.get(m.id);
     const system = m.type !== "text" && m.type !== "html" ? systemText(m) : "";
     const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
@@ -2091,7 +2100,24 @@ function renderMessages(scroll = false) {
     const el = renderMessage(m, rb);
     v.rendered.set(m.id, { key, el });
     return el;
-  });
+  };
+  const now = /* @__PURE__ */ new Date();
+  let lastDay = "";
+  const els = [];
+  for (const m of msgs) {
+    const label2 = dayLabel(m.createdOn, now);
+    if (label2 && label2 !== lastDay) {
+      const key = `day:${label2}`;
+      let c = v.rendered.get(key);
+      if (!c) {
+        c = { key, el: h("li", { class: "day", role: "separator", "aria-label": label2 }, h("span", {}, label2)) };
+        v.rendered.set(key, c);
+      }
+      els.push(c.el);
+      lastDay = label2;
+    }
+    els.push(messageEl(m));
+  }
   if (v.older) els.unshift(h("li", { class: "older" }, h("button", { type: "button", onclick: () => void loadOlder() }, "Load older messages")));
   reconcile(list, els);
   $("empty-thread").hidden = msgs.length > 0;

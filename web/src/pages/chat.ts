@@ -21,7 +21,7 @@ import {
   peekToken,
   userIdOf,
 } from "../herald/index.js";
-import { $, field, h, hhmm, linkify, replace, span } from "./dom.js";
+import { $, dayLabel, field, h, hhmm, linkify, replace, span } from "./dom.js";
 
 const BASE = location.origin;
 const SESSION = "herald.session";
@@ -403,7 +403,7 @@ function renderMessages(scroll = false): void {
   for (const m of msgs) learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
   const readBy = new Map<string, string[]>();
   for (const [user, msgId] of v.receipts) if (user !== me!.id) readBy.set(msgId, [...(readBy.get(msgId) ?? []), nameOf(user)]);
-  const els = msgs.map((m) => {
+  const messageEl = (m: ChatMessage): HTMLElement => {
     const rb = readBy.get(m.id);
     // A system line names people: render it again once their names are known.
     const system = m.type !== "text" && m.type !== "html" ? systemText(m) : "";
@@ -413,7 +413,26 @@ function renderMessages(scroll = false): void {
     const el = renderMessage(m, rb);
     v.rendered.set(m.id, { key, el });
     return el;
-  });
+  };
+  // A date separator before the first message of each local day.
+  const now = new Date();
+  let lastDay = "";
+  const els: HTMLElement[] = [];
+  for (const m of msgs) {
+    const label = dayLabel(m.createdOn, now);
+    if (label && label !== lastDay) {
+      const key = `day:${label}`;
+      let c = v.rendered.get(key);
+      if (!c) {
+        c = { key, el: h("li", { class: "day", role: "separator", "aria-label": label }, h("span", {}, label)) };
+        v.rendered.set(key, c);
+      }
+      els.push(c.el);
+      lastDay = label;
+    }
+    els.push(messageEl(m));
+  }
+
   if (v.older) els.unshift(h("li", { class: "older" }, h("button", { type: "button", onclick: () => void loadOlder() }, "Load older messages")));
   reconcile(list, els);
   $("empty-thread").hidden = msgs.length > 0;

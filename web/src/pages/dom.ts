@@ -103,3 +103,18 @@ export function linkify(text: string): Child[] {
   if (last < text.length) out.push(text.slice(last));
   return out;
 }
+
+/**
+ * dayLabel names the local day of t for a date separator: "Today",
+ * "Yesterday", else the date ("Mon, Dec 1", with the year when it is not
+ * now's). now is passed in so that the label is testable on any date.
+ */
+export function dayLabel(t: string | number | Date, now: Date): string {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) return "";
+  const day = (x: Date) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const diff = Math.round((day(now) - day(d)) / 86_400_000);
+  if (diff === 0) return "Today";
+  if (diff === 1) return "Yesterday";
+  return d.toLocaleDateString("en-US", { weekday: "short", month: "short", day: "numeric", ...(d.getFullYear() !== now.getFullYear() ? { year: "numeric" } : {}) });
+}

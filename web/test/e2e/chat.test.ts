@@ -119,6 +119,9 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   await openThreadIn(bob.page, thread);
   await openThreadIn(alice.page, thread);
 
+  // A date separator opens each day (issue 17); everything here is today.
+  assert.deepEqual(await bob.page.locator("#messages li.day").allTextContents(), ["Today"]);
+
   // The creation's system lines (participantAdded at 1, topicUpdated at 2,
   // as in ACS) name people once their names are known, not "someone".
   await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
