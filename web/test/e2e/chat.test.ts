@@ -127,8 +127,24 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
   await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
   await bob.page.locator("#messages li.sys[data-seq='2']", { hasText: "Alice set the topic to" }).waitFor();
 
+  // Edit and Delete show on hover (issue 17), not on every own message at rest.
+  const own = bob.page.locator("#messages li.msg.mine").first();
+  await bob.page.mouse.move(1, 1);
+  assert.equal(await own.locator(".actions").evaluate((el) => getComputedStyle(el).opacity), "0");
+  await own.hover();
+  await eventually(async () => assert.equal(await own.locator(".actions").evaluate((el) => getComputedStyle(el).opacity), "1"));
+
   await shot(alice.page, "chat-alice");
   await shot(bob.page, "chat-bob");
+
+  // Phone width (360 px): the connection state reads in full, nothing scrolls sideways.
+  await bob.page.setViewportSize({ width: 360, height: 740 });
+  const conn = bob.page.locator("#conn-text");
+  assert.match((await conn.textContent())!, /^Connected/);
+  assert.ok(await conn.evaluate((el) => el.scrollWidth <= el.clientWidth + 1), "the connection state is not cut");
+  assert.equal(await bob.page.locator("#expiry").isVisible(), false, "the token lifetime gives way");
+  assert.ok(await bob.page.evaluate(() => document.documentElement.scrollWidth <= 360), "no sideways scroll at 360 px");
+  await shot(bob.page, "chat-bob-360");
   assert.deepEqual(
     alice.console.filter((l) => l.startsWith("error") || l.startsWith("pageerror")),
     [],
