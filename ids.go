@@ -22,6 +22,13 @@ var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 func (RandomIDs) New(prefix string) string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand panics rather than returning an error)
+	return IDOf(prefix, b)
+}
+
+// IDOf returns the identifier that b makes, in the shape RandomIDs gives
+// (prefix + 26 lower-case base32 characters): for an id something else
+// decides, such as the development sign-in's name.
+func IDOf(prefix string, b [16]byte) string {
 	return prefix + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
 

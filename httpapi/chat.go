@@ -270,6 +270,9 @@ func (q *query) time(name string) time.Time {
 // 2021-10-01-preview7), so that a mistyped or garbled one is an error
 // rather than silently ignored.
 func (q *query) apiVersion() string {
+	if q.r.URL.RawQuery == "" { // most requests: no query to parse
+		return ""
+	}
 	vs, ok := q.r.URL.Query()["api-version"]
 	if !ok {
 		return ""

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"io/fs"
 	"mime"
@@ -123,7 +122,7 @@ type devLoginResponse struct {
 // like the sign-in itself: whoever knows a name signs in as it.
 func devUserID(name string) herald.UserID {
 	sum := sha256.Sum256([]byte("herald dev login\x00" + strings.ToLower(strings.TrimSpace(name))))
-	return herald.UserID(herald.PrefixUser + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])))
+	return herald.UserID(herald.IDOf(herald.PrefixUser, [16]byte(sum[:16])))
 }
 
 // devLogin answers POST /dev/login, registered only with Config.DevLogin:

@@ -212,7 +212,7 @@ func TestServeOperable(t *testing.T) {
 	rtCtx, stopRT := context.WithCancel(context.Background()) // not ctx: the server's shutdown must close it
 	defer stopRT()
 	go rt.Start(rtCtx)
-	<-connected
+	within(t, "the receiver's connection", connected)
 
 	// The thread's creation is the first write of the burst of 5; the
 	// sends take the rest, and the one after them is refused.

@@ -22,7 +22,11 @@ func (c *ServeCmd) openTracing(ctx context.Context, node string, log *slog.Logge
 	if err != nil {
 		return nil, nil, err
 	}
-	log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", c.OTLPEndpoint, "sample_ratio", c.OTLPSampleRatio)
+	endpoint := c.OTLPEndpoint
+	if endpoint == "" {
+		endpoint = "from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT"
+	}
+	log.Info("tracing: exporting spans over OTLP/HTTP", "endpoint", endpoint, "sample_ratio", c.OTLPSampleRatio)
 	return p.TracerProvider(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -125,7 +126,7 @@ func TestServeTraces(t *testing.T) {
 	rtCtx, stopRT := context.WithCancel(context.Background())
 	defer stopRT()
 	go rt.Start(rtCtx)
-	<-connected
+	within(t, "the receiver's connection", connected)
 
 	// The caller's own trace: Herald's spans must join it.
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -141,9 +142,9 @@ func TestServeTraces(t *testing.T) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("send: got %d, want 201", res.StatusCode)
 	}
-	<-got
+	within(t, "the receiver to get the message", got)
 	stop() // a graceful shutdown exports the batched spans
-	if code := <-exited; code != 0 {
+	if code := within(t, "serve to exit", exited); code != 0 {
 		t.Fatalf("serve exited with %d:\n%s", code, logs.String())
 	}
 
@@ -183,6 +184,21 @@ func TestServeTraces(t *testing.T) {
 	}
 	if got := attr(write, "herald.transport"); got != wire.TransportWebSocket {
 		t.Errorf("herald.write span: herald.transport %q, want %s", got, wire.TransportWebSocket)
+	}
+}
+
+// within waits for a value from ch, failing the test after a minute
+// instead of hanging until go test's own timeout (a bound on a wait, not a
+// measurement).
+func within[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatalf("no %s within a minute", what)
+		var zero T
+		return zero
 	}
 }
 
