@@ -87,6 +87,20 @@ type Reader interface {
 
 	// ListRequests returns request-log rows matching f, newest first.
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
+
+	// ListWebhooks returns the subscriptions that are not deleted, oldest
+	// first.
+	ListWebhooks(ctx context.Context) ([]Webhook, error)
+	// GetWebhook returns a subscription, deleted or not.
+	GetWebhook(ctx context.Context, id WebhookID) (Webhook, error)
+	// GetWebhookDelivery returns one delivery.
+	GetWebhookDelivery(ctx context.Context, id int64) (WebhookDelivery, error)
+	// ListWebhookDeliveries returns the deliveries f selects, newest first.
+	ListWebhookDeliveries(ctx context.Context, f WebhookDeliveryFilter) ([]WebhookDelivery, error)
+	// CountWebhookDeliveries counts a subscription's deliveries by state.
+	CountWebhookDeliveries(ctx context.Context, id WebhookID) (map[DeliveryState]int, error)
+	// ListWebhookAttempts returns a delivery's attempts, oldest first.
+	ListWebhookAttempts(ctx context.Context, delivery int64) ([]WebhookAttempt, error)
 }
 
 // Tx is one write transaction of a Store.
@@ -159,6 +173,26 @@ type Tx interface {
 
 	// PutReadReceipt replaces the user's receipt in the thread.
 	PutReadReceipt(ctx context.Context, r ReadReceipt) error
+
+	// CreateWebhook stores a subscription; ErrConflict if its id exists.
+	CreateWebhook(ctx context.Context, w Webhook) error
+	// DeleteWebhook marks the subscription deleted at at; ErrNotFound if
+	// it does not exist or was deleted.
+	DeleteWebhook(ctx context.Context, id WebhookID, at time.Time) error
+	// CreateWebhookDeliveries stores new deliveries (their ID is assigned
+	// by the store).
+	CreateWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) error
+	// ClaimWebhookDeliveries leases up to limit pending deliveries that are
+	// due at now and not leased at now, oldest due first, until until, and
+	// returns them with the new lease. Two transactions never claim the
+	// same delivery while its lease holds.
+	ClaimWebhookDeliveries(ctx context.Context, now, until time.Time, limit int) ([]WebhookDelivery, error)
+	// UpdateWebhookDelivery stores the delivery's state, attempts, NextAt,
+	// LeasedUntil, LastStatus, LastError and DeliveredAt; ErrNotFound if
+	// it does not exist.
+	UpdateWebhookDelivery(ctx context.Context, d WebhookDelivery) error
+	// CreateWebhookAttempt appends to a delivery's attempt log.
+	CreateWebhookAttempt(ctx context.Context, a WebhookAttempt) error
 }
 
 // Head is what NextSeq returns: the Seq it allocated and the thread's

@@ -35,7 +35,7 @@ func (c timeCol) ScanInt64(v pgtype.Int8) error {
 // jsonValue is the set of fields stored as JSONB. They scan straight into
 // their Go type (pgx unmarshals; NULL gives nil).
 type jsonValue interface {
-	~map[string]string | ~[]herald.UserID | ~[]herald.Scope | ~[]herald.EventType
+	~map[string]string | ~[]herald.UserID | ~[]herald.Scope | ~[]herald.EventType | ~[]string
 }
 
 // jsonArg returns v as JSON text to bind, or nil (NULL) when v is empty, so

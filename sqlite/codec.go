@@ -38,7 +38,7 @@ func (c timeCol) Scan(v any) error {
 
 // jsonValue is the set of fields stored as JSON text.
 type jsonValue interface {
-	~map[string]string | ~[]herald.UserID | ~[]herald.Scope | ~[]herald.EventType
+	~map[string]string | ~[]herald.UserID | ~[]herald.Scope | ~[]herald.EventType | ~[]string
 }
 
 // jsonArg returns v as JSON text to bind, or nil (NULL) when v is empty, so

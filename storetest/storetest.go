@@ -69,6 +69,9 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"AdminKey", testAdminKey},
 		{"Tickets", testTickets},
 		{"AccessKeys", testAccessKeys},
+		{"Webhooks", testWebhooks},
+		{"WebhookDeliveries", testWebhookDeliveries},
+		{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
