@@ -89,6 +89,14 @@ const (
 	// Two signing-key rotations at once: one made the key, the other did nothing.
 	ReasonKeyRotationConflict Reason = "key_rotation_conflict"
 
+	// Webhooks.
+	ReasonWebhookNotFound         Reason = "webhook_not_found"
+	ReasonWebhookDeliveryNotFound Reason = "webhook_delivery_not_found"
+	// The endpoint did not answer the validation handshake as asked.
+	ReasonWebhookValidationFailed Reason = "webhook_validation_failed"
+	// Only a dead letter can be retried; a pending one is retried already.
+	ReasonWebhookDeliveryNotDead Reason = "webhook_delivery_not_dead"
+
 	// Real-time connections: refusals and close reasons (the connection log).
 	ReasonOriginNotAllowed   Reason = "origin_not_allowed"
 	ReasonTicketInvalid      Reason = "ticket_invalid"

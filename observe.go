@@ -45,10 +45,16 @@ type Observer interface {
 	StoreError(where string)
 	// DoctorCause counts a cause the doctor confirmed in a report.
 	DoctorCause(cause string)
+	// WebhookAttempt counts one POST of a webhook delivery by its result
+	// (delivered, retry, dead) and observes how long it took.
+	WebhookAttempt(result string, d time.Duration)
 }
 
 // NoObserver is the Observer that records nothing.
 type NoObserver struct{}
+
+// WebhookAttempt records nothing.
+func (NoObserver) WebhookAttempt(string, time.Duration) {}
 
 var _ Observer = NoObserver{}
 

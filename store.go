@@ -188,8 +188,9 @@ type Tx interface {
 	// same delivery while its lease holds.
 	ClaimWebhookDeliveries(ctx context.Context, now, until time.Time, limit int) ([]WebhookDelivery, error)
 	// UpdateWebhookDelivery stores the delivery's state, attempts, NextAt,
-	// LeasedUntil, LastStatus, LastError and DeliveredAt; ErrNotFound if
-	// it does not exist.
+	// LeasedUntil, LastStatus, LastError, DeliveredAt and CreatedAt (a
+	// retried dead letter starts a new retention window); ErrNotFound if it
+	// does not exist.
 	UpdateWebhookDelivery(ctx context.Context, d WebhookDelivery) error
 	// CreateWebhookAttempt appends to a delivery's attempt log.
 	CreateWebhookAttempt(ctx context.Context, a WebhookAttempt) error

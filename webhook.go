@@ -107,8 +107,10 @@ type WebhookDeliveryFilter struct {
 }
 
 // Outbox turns a transaction's thread events into webhook deliveries,
-// written by the same transaction. The service calls it last inside every
-// transaction that produced events; it must not keep tx.
+// written by the same transaction. The service calls Enqueue last inside
+// every transaction that produced signals (it must not keep tx), and Wake
+// after the commit when Enqueue wrote any.
 type Outbox interface {
-	Enqueue(ctx context.Context, tx Tx, signals []Signal) error
+	Enqueue(ctx context.Context, tx Tx, signals []Signal) (int, error)
+	Wake()
 }

@@ -29,7 +29,7 @@ func readFile(t *testing.T, path string) string {
 
 func TestDocsCoverRoutes(t *testing.T) {
 	doc := readFile(t, apiDoc)
-	routes := routeLine.FindAllStringSubmatch(readFile(t, "routes.go")+readFile(t, "realtime.go")+readFile(t, "admin.go")+readFile(t, "keys.go"), -1)
+	routes := routeLine.FindAllStringSubmatch(readFile(t, "routes.go")+readFile(t, "realtime.go")+readFile(t, "admin.go")+readFile(t, "keys.go")+readFile(t, "webhooks.go"), -1)
 	if len(routes) == 0 {
 		t.Fatalf("routes.go: got 0 s.route(...) lines, want at least one (has the registration format changed?)")
 	}

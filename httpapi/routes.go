@@ -32,6 +32,7 @@ func (s *Server) routes() {
 
 	s.realtimeRoutes()
 	s.adminRoutes()
+	s.webhookRoutes()
 	s.keyRoutes() // httpapi/keys.go: the JWKS and signing-key admin, with Config.Keys
 	s.webRoutes() // httpapi/web.go: the pages and, with Config.DevLogin, POST /dev/login
 }

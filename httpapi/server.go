@@ -24,6 +24,7 @@ import (
 	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/hub"
 	"github.com/herald-chat/herald/service"
+	"github.com/herald-chat/herald/webhook"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -40,6 +41,8 @@ type Config struct {
 	Doctor *doctor.Doctor
 	// Keys, if set, serves the JWKS and the signing-key admin endpoints.
 	Keys KeyRing
+	// Webhooks, if set, serves the webhook subscription endpoints.
+	Webhooks *webhook.Dispatcher
 	// Relay and Route, when both are set, let SSE frames and long-polls
 	// reach any node: Route is this node's (the hub's Config.Route), and
 	// requests for another route's connections are relayed (relay.go).

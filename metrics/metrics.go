@@ -26,7 +26,7 @@ type Options struct {
 
 // The label values every node has from the start.
 var (
-	storeErrorSites   = []string{"request", "ledger", "connection", "request_log"}
+	storeErrorSites   = []string{"request", "ledger", "connection", "request_log", "webhook"}
 	brokerErrorKinds  = []string{"disconnected", "dropped"}
 	rateLimitReasons  = []herald.Reason{herald.ReasonRateLimited, herald.ReasonTooManyAuthFailures, herald.ReasonTooManyConnections}
 	closeReasonsKnown = []herald.Reason{herald.ReasonSlowConsumer, herald.ReasonHeartbeatTimeout, herald.ReasonGoingAway,
@@ -62,6 +62,7 @@ type Metrics struct {
 	storeErrors  *prometheus.CounterVec // where
 	brokerErrors *prometheus.CounterVec // kind
 	doctorCauses *prometheus.CounterVec // cause
+	webhooks     *prometheus.HistogramVec // result
 
 	watch atomic.Pointer[func() Counts]
 }
@@ -113,13 +114,19 @@ func New(opts Options) *Metrics {
 	m.closes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_connections_closed_total",
 		Help: "Real-time connections ended, by reason (slow_consumer, heartbeat_timeout, going_away, ...)."}, []string{"reason"})
 	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_store_errors_total",
-		Help: "Store operations that failed, by where: request (a 500), ledger, connection (closed with resync), request_log."},
+		Help: "Store operations that failed, by where: request (a 500), ledger, connection (closed with resync), request_log, webhook (the outbox)."},
 		[]string{"where"})
 	m.brokerErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_broker_errors_total",
 		Help: "Broker connection troubles, by kind: disconnected, dropped (signals lost; connections catch up from the store)."},
 		[]string{"kind"})
 	m.doctorCauses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "herald_doctor_causes_total",
 		Help: "Causes the delivery doctor confirmed in the reports it was asked for, by cause."}, []string{"cause"})
+	m.webhooks = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "herald_webhook_attempt_seconds",
+		Help:    "Webhook POSTs by result (delivered, retry: failed and scheduled again, dead: failed for good) and how long each took.",
+		Buckets: []float64{.005, .025, .1, .5, 1, 5, 30}}, []string{"result"})
+	for _, r := range []string{"delivered", "retry", "dead"} {
+		m.webhooks.WithLabelValues(r)
+	}
 
 	for _, w := range storeErrorSites {
 		m.storeErrors.WithLabelValues(w)
@@ -143,7 +150,7 @@ func New(opts Options) *Metrics {
 	m.reqCache.Store(&empty)
 
 	m.reg.MustRegister(m.requests, m.requestSeconds, m.rateLimited, m.sendCommit, m.fanout, m.delivered, m.replayed, m.acks,
-		resumes, m.connections, m.closes, m.storeErrors, m.brokerErrors, m.doctorCauses, counted{m},
+		resumes, m.connections, m.closes, m.storeErrors, m.brokerErrors, m.doctorCauses, m.webhooks, counted{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -239,3 +246,8 @@ func (m *Metrics) BrokerError(kind string) { m.brokerErrors.WithLabelValues(kind
 
 // DoctorCause counts a cause the doctor confirmed.
 func (m *Metrics) DoctorCause(cause string) { m.doctorCauses.WithLabelValues(cause).Inc() }
+
+// WebhookAttempt counts one webhook POST by result and observes its time.
+func (m *Metrics) WebhookAttempt(result string, d time.Duration) {
+	m.webhooks.WithLabelValues(result).Observe(max(d, 0).Seconds())
+}

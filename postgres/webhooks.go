@@ -181,8 +181,8 @@ func (t *tx) ClaimWebhookDeliveries(ctx context.Context, now, until time.Time, l
 // exist.
 func (t *tx) UpdateWebhookDelivery(ctx context.Context, d herald.WebhookDelivery) error {
 	tag, err := t.q.Exec(ctx, `UPDATE webhook_deliveries SET state = $1, attempts = $2, next_at = $3, leased_until = $4,
-		last_status = $5, last_error = $6, delivered_at = $7 WHERE id = $8`,
-		d.State, d.Attempts, millis(d.NextAt), millis(d.LeasedUntil), d.LastStatus, d.LastError, millis(d.DeliveredAt), d.ID)
+		last_status = $5, last_error = $6, delivered_at = $7, created_at = $8 WHERE id = $9`,
+		d.State, d.Attempts, millis(d.NextAt), millis(d.LeasedUntil), d.LastStatus, d.LastError, millis(d.DeliveredAt), millis(d.CreatedAt), d.ID)
 	return mustAffect(tag, err, "update webhook delivery %d", d.ID)
 }
 

@@ -18,6 +18,7 @@ type batch struct {
 	signals       []herald.Signal
 	rosterChanged bool // the transaction called PutParticipant (see rosters)
 	send          bool // a send: its commit latency is observed (Observer.SendCommitted)
+	enqueued      bool // the outbox wrote webhook deliveries: wake it after the commit
 }
 
 func (b *batch) add(s herald.Signal) { b.signals = append(b.signals, s) }
@@ -38,8 +39,16 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 	commitCtx, span := s.startSpan(ctx, "herald.commit")
 	err = s.store.Update(commitCtx, func(tx herald.Tx) error {
 		b.signals, b.rosterChanged = b.signals[:0], false // a retried transaction starts over
+		b.enqueued = false
 		if err := fn(rosterTx{tx, &b}, &b); err != nil {
 			return err
+		}
+		if s.outbox != nil && len(b.signals) > 0 {
+			n, err := s.outbox.Enqueue(commitCtx, tx, b.signals)
+			if err != nil {
+				return internal("write webhook deliveries", err)
+			}
+			b.enqueued = n > 0
 		}
 		if !taken && len(b.signals) > 0 {
 			ticket, taken = s.order.take(), true
@@ -47,6 +56,9 @@ func (s *Service) update(ctx context.Context, fn func(tx herald.Tx, b *batch) er
 		return nil
 	})
 	endSpan(span, err)
+	if err == nil && b.enqueued {
+		s.outbox.Wake()
+	}
 	if err == nil {
 		committed := s.clock.Now()
 		if b.send {

@@ -95,6 +95,7 @@ type Service struct {
 	log      *slog.Logger
 	obs      herald.Observer // never nil: NoObserver without WithObserver
 	tracer   trace.Tracer    // nil without WithTracer: no spans, no cost
+	outbox   herald.Outbox   // nil without WithOutbox: no webhooks
 
 	publishFailures atomic.Int64 // signals the broker refused (see publish)
 	// shared, if set, holds the write rate limit for the deployment.
@@ -109,6 +110,11 @@ type Option func(*Service)
 // log; without it they are only counted.
 func WithLogger(log *slog.Logger) Option {
 	return func(s *Service) { s.log = log }
+}
+
+// WithOutbox writes webhook deliveries with every transaction's events.
+func WithOutbox(o herald.Outbox) Option {
+	return func(s *Service) { s.outbox = o }
 }
 
 // WithRateLimiter keeps the write rate limit in l, shared by every node

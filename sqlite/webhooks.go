@@ -187,8 +187,8 @@ func (t *tx) ClaimWebhookDeliveries(ctx context.Context, now, until time.Time, l
 // exist.
 func (t *tx) UpdateWebhookDelivery(ctx context.Context, d herald.WebhookDelivery) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE webhook_deliveries SET state = ?, attempts = ?, next_at = ?, leased_until = ?,
-		last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?`,
-		d.State, d.Attempts, millis(d.NextAt), millis(d.LeasedUntil), d.LastStatus, d.LastError, millis(d.DeliveredAt), d.ID)
+		last_status = ?, last_error = ?, delivered_at = ?, created_at = ? WHERE id = ?`,
+		d.State, d.Attempts, millis(d.NextAt), millis(d.LeasedUntil), d.LastStatus, d.LastError, millis(d.DeliveredAt), millis(d.CreatedAt), d.ID)
 	return mustAffect(res, err, "update webhook delivery %d", d.ID)
 }
 

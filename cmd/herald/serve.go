@@ -29,6 +29,7 @@ import (
 	"github.com/herald-chat/herald/postgres"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
+	"github.com/herald-chat/herald/webhook"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -303,7 +304,13 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 			stopTracing()
 		}
 	}()
-	svc, err := service.New(store, keys.signer, broker, clock, ids, limits,
+	hooks := webhook.New(store, clock, ids, webhook.Options{Node: nodeName, Log: log, Observer: m})
+	if err := hooks.Load(ctx); err != nil {
+		broker.Close()
+		store.Close()
+		return nil, fmt.Errorf("read the webhook subscriptions: %w", err)
+	}
+	svc, err := service.New(store, keys.signer, broker, clock, ids, limits, service.WithOutbox(hooks),
 		service.WithLogger(log), service.WithObserver(m), service.WithRateLimiter(rateLimiter(store)), service.WithTracer(tp))
 	if err != nil {
 		broker.Close()
@@ -319,7 +326,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 		return nil, err
 	}
 	stopResync := resyncOnLoss(h, lost)
-	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{Doctor: doctor.New(store, clock), AdminKeyHash: keys.adminHash, Keys: keys.signer, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
+	server, err := httpapi.New(svc, store, clock, ids, httpapi.Config{Doctor: doctor.New(store, clock), AdminKeyHash: keys.adminHash, Keys: keys.signer, Webhooks: hooks, Relay: relay, Route: route, MaxBodyBytes: c.MaxBodyBytes, Logger: log,
 		Hub: h, AllowedOrigins: c.AllowedOrigins, DevLogin: c.DevLogin, ReadTimeout: c.ReadTimeout, WriteTimeout: c.WriteTimeout,
 		MaxConnectionsPerUser: c.MaxUserConns, Observer: m, Tracer: tp, Metrics: m.Handler(), Checks: readiness(store, broker)})
 	if err != nil {
@@ -339,6 +346,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	})
 	keys.report(g.stderr, log, c.LogFormat == "json", c.Data, c.endpoint(addr))
 	stopPrune := prune(store, clock, c.Retention, log)
+	stopHooks := runWebhooks(hooks)
 	var once sync.Once
 	n := &node{api: server, hub: h, clock: clock, metrics: m, stopResync: stopResync}
 	n.close = func() {
@@ -346,6 +354,7 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 			stopResync()
 			h.Close()
 			stopPrune()
+			stopHooks()
 			server.Close()
 			broker.Close()
 			store.Close()
@@ -354,6 +363,19 @@ func (c *ServeCmd) build(ctx context.Context, g *Globals, log *slog.Logger, addr
 	}
 	built = true
 	return n, nil
+}
+
+// runWebhooks delivers the webhook outbox until the returned function is
+// called; an attempt cut short by it is retried (by this node after a
+// restart, or another node when the lease ends).
+func runWebhooks(d *webhook.Dispatcher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.Run(ctx)
+	}()
+	return func() { cancel(); <-done }
 }
 
 // readiness returns the checks of GET /readyz: the store and the broker,

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/herald-chat/herald/wire"
+)
+
+// hookReceiver is a webhook endpoint that refuses its first posts, then
+// records the message ids of the ChatMessageReceivedInThread events.
+type hookReceiver struct {
+	mu      sync.Mutex
+	refuse  int // posts still to answer 500
+	posts   int
+	seen    map[string]int // message id → times received
+	retried int            // posts with aeg-delivery-count > 0
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var batch []struct {
+		EventType string         `json:"eventType"`
+		Data      map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(body, &batch); err != nil || len(batch) == 0 {
+		w.WriteHeader(400)
+		return
+	}
+	if r.Header.Get("aeg-event-type") == "SubscriptionValidation" {
+		json.NewEncoder(w).Encode(map[string]any{"validationResponse": batch[0].Data["validationCode"]})
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.posts++
+	if r.Header.Get("aeg-delivery-count") != "0" {
+		h.retried++
+	}
+	if h.refuse > 0 {
+		h.refuse--
+		w.WriteHeader(500)
+		return
+	}
+	for _, e := range batch {
+		if id, ok := e.Data["messageId"].(string); ok {
+			h.seen[id]++
+		}
+	}
+}
+
+// TestWebhooksSurviveKill subscribes a webhook, sends messages, kills
+// the server with SIGKILL mid-burst while the endpoint refuses the first
+// posts, restarts it, and checks that the endpoint gets an event for every
+// acknowledged message (at least once).
+func TestWebhooksSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	recv := &hookReceiver{refuse: 3, seen: map[string]int{}}
+	endpoint := httptest.NewServer(recv)
+	defer endpoint.Close()
+
+	bin := buildHerald(t)
+	data := t.TempDir()
+	srv := startServer(t, bin, data)
+	defer func() { srv.cmd.Process.Kill(); srv.cmd.Wait() }()
+
+	var hook wire.Webhook
+	if st, err := srv.call("POST", "/admin/webhooks", crashAdminKey, wire.CreateWebhookRequest{URL: endpoint.URL,
+		EventTypes: []string{"Microsoft.Communication.ChatMessageReceivedInThread"}}, &hook); st != 201 || err != nil {
+		t.Fatalf("create webhook: %d %v", st, err)
+	}
+	var ident wire.CreateIdentityResponse
+	if st, err := srv.call("POST", "/identities", crashAdminKey, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}}, &ident); st != 201 || err != nil {
+		t.Fatalf("create identity: %d %v", st, err)
+	}
+	tok := ident.AccessToken.Token
+	var th wire.CreateThreadResponse
+	if st, err := srv.call("POST", "/chat/threads", tok, wire.CreateThreadRequest{Topic: "hooks"}, &th); st != 201 || err != nil {
+		t.Fatalf("create thread: %d %v", st, err)
+	}
+	path := "/chat/threads/" + th.ChatThread.ID + "/messages"
+
+	var acked sync.Map // message id → true
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for s := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				var out wire.SendMessageResponse
+				st, err := srv.call("POST", path, tok, wire.SendMessageRequest{Content: fmt.Sprintf("s%d-%d", s, i)}, &out)
+				if err != nil {
+					return // the server is gone
+				}
+				if st == 201 {
+					acked.Store(out.ID, true)
+					n.Add(1)
+				}
+			}
+		})
+	}
+	for n.Load() < 150 {
+		time.Sleep(time.Millisecond)
+	}
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	wg.Wait()
+	srv = startServer(t, bin, data)
+
+	// The refused posts are due again 10 s after they failed.
+	missing := func() int {
+		recv.mu.Lock()
+		defer recv.mu.Unlock()
+		m := 0
+		acked.Range(func(k, _ any) bool {
+			if recv.seen[k.(string)] == 0 {
+				m++
+			}
+			return true
+		})
+		return m
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for missing() > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if m := missing(); m > 0 {
+		t.Fatalf("%d of %d acknowledged messages never reached the webhook", m, n.Load())
+	}
+	recv.mu.Lock()
+	dupes := 0
+	for _, times := range recv.seen {
+		dupes += times - 1
+	}
+	retried := recv.retried
+	recv.mu.Unlock()
+	if retried == 0 {
+		t.Errorf("no post was a retry (aeg-delivery-count > 0), yet the first 3 were refused")
+	}
+	var got wire.Webhook
+	if st, err := srv.call("GET", "/admin/webhooks/"+hook.ID, crashAdminKey, nil, &got); st != 200 || err != nil {
+		t.Fatalf("get webhook: %d %v", st, err)
+	}
+	if got.Deliveries["dead"] != 0 {
+		t.Errorf("deliveries: %v, want no dead letters", got.Deliveries)
+	}
+	t.Logf("acknowledged before kill: %d; all reached the webhook; repeats (at least once): %d; deliveries %v", n.Load(), dupes, got.Deliveries)
+}
