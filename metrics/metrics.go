@@ -57,11 +57,11 @@ type Metrics struct {
 	resumed    prometheus.Counter
 	notResumed prometheus.Counter
 
-	connections  *prometheus.GaugeVec   // transport
-	closes       *prometheus.CounterVec // reason
-	storeErrors  *prometheus.CounterVec // where
-	brokerErrors *prometheus.CounterVec // kind
-	doctorCauses *prometheus.CounterVec // cause
+	connections  *prometheus.GaugeVec     // transport
+	closes       *prometheus.CounterVec   // reason
+	storeErrors  *prometheus.CounterVec   // where
+	brokerErrors *prometheus.CounterVec   // kind
+	doctorCauses *prometheus.CounterVec   // cause
 	webhooks     *prometheus.HistogramVec // result
 
 	watch atomic.Pointer[func() Counts]
