@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
 // Doctor diagnoses deliveries from the recorded evidence.
@@ -149,6 +150,7 @@ func diagnose(f *facts) Report {
 		}
 	}
 	r.Delivered = del
+	r.Webhooks = webhooks(f)
 	first := r.Findings[0]
 	switch {
 	case got:
@@ -190,7 +192,42 @@ func diagnose(f *facts) Report {
 	for _, s := range since {
 		r.Summary += "; since then: " + s
 	}
+	if w := webhookNote(r.Webhooks); w != "" && r.Status != StatusDelivered {
+		r.Summary += "; " + w
+	}
 	return r
+}
+
+// webhooks reports the webhook deliveries of the message's event.
+func webhooks(f *facts) []wire.DoctorWebhook {
+	var out []wire.DoctorWebhook
+	for _, d := range f.hooks {
+		w := wire.DoctorWebhook{WebhookID: string(d.Webhook), DeliveryID: d.ID, State: string(d.State), Attempts: d.Attempts,
+			LastStatus: d.LastStatus, LastError: d.LastError, ForUser: slices.Contains(d.Recipients, f.q.User),
+			DeliveredAt: wire.Opt(d.DeliveredAt)}
+		if d.State == herald.DeliveryPending {
+			w.NextAt = wire.Opt(d.NextAt)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// webhookNote says, for a message the user's devices did not get, what
+// the webhooks got: a different path, which support confuses with the
+// device's.
+func webhookNote(ws []wire.DoctorWebhook) string {
+	for _, w := range ws {
+		switch {
+		case w.ForUser && w.State == string(herald.DeliveryDelivered):
+			return fmt.Sprintf("the webhook %s did get this user's event (delivery %d, %s): a server-side path, not the user's device",
+				w.WebhookID, w.DeliveryID, stamp(*w.DeliveredAt))
+		case w.ForUser && w.State == string(herald.DeliveryDead):
+			return fmt.Sprintf("the webhook %s never got this user's event either: delivery %d is a dead letter after %d attempts (last: %s)",
+				w.WebhookID, w.DeliveryID, w.Attempts, w.LastError)
+		}
+	}
+	return ""
 }
 
 // overruled rules a confirmed finding out because another answer holds,

@@ -46,8 +46,9 @@ type facts struct {
 	requests       []herald.Request // the user's calls in the window, newest first
 	threadRequests []herald.Request // calls on the thread in the window, newest first
 	conns          []herald.Connection
-	deliveries     []herald.Delivery // runs covering the message's seq
-	acks           []herald.Ack      // acks reaching the message's seq
+	deliveries     []herald.Delivery        // runs covering the message's seq
+	acks           []herald.Ack             // acks reaching the message's seq
+	hooks          []herald.WebhookDelivery // webhook deliveries of the message's event
 
 	receipt    herald.ReadReceipt // the user's newest read receipt in the thread
 	receiptSeq herald.Seq         // the sequence number of the message it names; 0 if none
@@ -71,6 +72,9 @@ const (
 	// maxPicked bounds the messages read to find the newest one the user
 	// did not send.
 	maxPicked = 1000
+	// maxHookDeliveries bounds the webhook deliveries of one event read
+	// (one per subscription).
+	maxHookDeliveries = 100
 )
 
 func gather(ctx context.Context, src Source, q Query, now time.Time) (*facts, error) {
@@ -117,6 +121,9 @@ func gather(ctx context.Context, src Source, q Query, now time.Time) (*facts, er
 		}
 		if f.acks, err = src.ListAcks(ctx, df); err != nil {
 			return nil, fmt.Errorf("acks: %w", err)
+		}
+		if f.hooks, err = src.ListWebhookDeliveries(ctx, herald.WebhookDeliveryFilter{Thread: q.Thread, Seq: f.msg.Seq, Limit: maxHookDeliveries}); err != nil {
+			return nil, fmt.Errorf("webhook deliveries: %w", err)
 		}
 	}
 	return f, nil

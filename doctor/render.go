@@ -40,6 +40,20 @@ func WriteText(w io.Writer, r Report) error {
 			fmt.Fprintf(&b, "  [%s] %s\n      - %s  %-11s %s  %s\n", rc.Tag, receivedWords[rc.How], stamp(e.At), e.Source, orDash(e.ID), e.Detail)
 		}
 	}
+	if len(r.Webhooks) > 0 {
+		fmt.Fprintf(&b, "\nWebhooks (server-side deliveries of this event, not the user's devices)\n")
+		for _, w := range r.Webhooks {
+			who := "thread-level events only"
+			if w.ForUser {
+				who = "with this user's event"
+			}
+			fmt.Fprintf(&b, "  %s delivery %d: %s after %d attempt(s), %s", w.WebhookID, w.DeliveryID, w.State, w.Attempts, who)
+			if w.LastError != "" {
+				fmt.Fprintf(&b, "; last: %s", w.LastError)
+			}
+			fmt.Fprintln(&b)
+		}
+	}
 	for i, f := range r.Findings {
 		if i == 0 || f.Verdict != r.Findings[i-1].Verdict {
 			fmt.Fprintf(&b, "\n%s\n", heading(f.Verdict))

@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-chat/herald"
 	"github.com/herald-chat/herald/clocktest"
+	"github.com/herald-chat/herald/doctor"
 	"github.com/herald-chat/herald/inmem"
 	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/sqlite"
@@ -415,3 +417,40 @@ func TestNoSubscriptionsNoRows(t *testing.T) {
 }
 
 func errorsAs(err error, target **herald.Error) bool { return errors.As(err, target) }
+
+// TestDoctorReadsTheWebhookLog: for a user whose devices did not get a
+// message, the doctor says whether a webhook got the user's event — a
+// different path, which support must not take for the device's.
+func TestDoctorReadsTheWebhookLog(t *testing.T) {
+	f := newFixture(t)
+	r := newReceiver(t)
+	w := f.subscribe(t, r, webhook.Spec{EventTypes: []string{webhook.TypeMessageReceived}})
+	alice, bob := f.caller(t), f.caller(t)
+	th, _, err := f.svc.CreateThread(t.Context(), alice, service.NewThread{Topic: "x", Participants: []service.NewParticipant{{User: bob.User}}})
+	must(t, err)
+	m, err := f.svc.SendMessage(t.Context(), alice, th.ID, service.NewMessage{Content: "hi"})
+	must(t, err)
+	f.drain(t)
+
+	doc := doctor.New(f.store, f.clock)
+	rep, err := doc.Diagnose(t.Context(), doctor.Query{User: bob.User, Thread: th.ID, Message: m.ID})
+	must(t, err)
+	if len(rep.Webhooks) != 1 || rep.Webhooks[0].WebhookID != string(w.ID) || !rep.Webhooks[0].ForUser ||
+		rep.Webhooks[0].State != string(herald.DeliveryDelivered) {
+		t.Fatalf("report webhooks: %+v, want one delivered delivery with Bob's event", rep.Webhooks)
+	}
+	if rep.Status == doctor.StatusDelivered || !strings.Contains(rep.Summary, "webhook "+string(w.ID)+" did get this user's event") {
+		t.Errorf("summary %q (status %s): want not delivered to the device, and the webhook named", rep.Summary, rep.Status)
+	}
+	var text strings.Builder
+	must(t, doctor.WriteText(&text, rep))
+	if !strings.Contains(text.String(), "Webhooks (server-side deliveries") {
+		t.Errorf("text report without the webhook section:\n%s", text.String())
+	}
+	// Alice sent it: her per-user event is not in the batch.
+	rep, err = doc.Diagnose(t.Context(), doctor.Query{User: alice.User, Thread: th.ID, Message: m.ID})
+	must(t, err)
+	if len(rep.Webhooks) != 1 || rep.Webhooks[0].ForUser {
+		t.Errorf("the sender's report: %+v, want the delivery without her event", rep.Webhooks)
+	}
+}

@@ -88,6 +88,21 @@ type DoctorDelivery struct {
 	AckMs *int64 `json:"ackMs,omitempty"`
 }
 
+// DoctorWebhook is one webhook delivery of the message's event.
+type DoctorWebhook struct {
+	WebhookID  string `json:"webhookId"`
+	DeliveryID int64  `json:"deliveryId"`
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	LastStatus int    `json:"lastStatus,omitempty"`
+	LastError  string `json:"lastError,omitempty"`
+	// ForUser says whether the batch has per-user events for the user in
+	// question (ChatMessageReceived with them as recipient).
+	ForUser     bool       `json:"forUser"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	NextAt      *time.Time `json:"nextAttemptAt,omitempty"`
+}
+
 // How the user got the message, strongest proof first.
 // DoctorReport.Received holds the strongest one found.
 const (
@@ -143,6 +158,11 @@ type DoctorReport struct {
 	// Receipts lists every proof found, strongest first.
 	Receipts  []DoctorReceipt `json:"receipts,omitempty"`
 	Delivered *DoctorDelivery `json:"delivered,omitempty"`
+	// Webhooks lists the webhook deliveries of the message's event: a
+	// server-side path, separate from the user's devices (an event that
+	// reached a webhook did not necessarily reach the user, and the other
+	// way round).
+	Webhooks []DoctorWebhook `json:"webhooks,omitempty"`
 	// Incomplete says why the evidence may miss rows (for example
 	// request-log rows the store failed to write); empty when complete.
 	Incomplete []string        `json:"incomplete,omitempty"`

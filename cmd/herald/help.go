@@ -35,6 +35,7 @@ var examples = map[string]string{
 	"key":             "herald key list\nherald key rotate",
 	"key list":        "herald key list -o json",
 	"key rotate":      "herald key rotate",
+	"webhook":         "herald webhook create https://example.com/hook --event-type Microsoft.Communication.ChatMessageReceived\nherald webhook list\nherald webhook deliveries w_… --state dead\nherald webhook retry w_… 42",
 	"thread":          "herald thread create --topic Launch --participant \"$BOB_ID\"\nherald thread list",
 	"message":         "herald message send \"$THREAD\" \"hello\"\nherald message list \"$THREAD\" -o json",
 	"receipt":         "herald receipt send \"$THREAD\" m_…\nherald receipt list \"$THREAD\"",

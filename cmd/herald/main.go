@@ -30,6 +30,7 @@ type CLI struct {
 	Identity    IdentityCmd    `cmd:"" help:"Create, show and delete identities (admin key)."`
 	Token       TokenCmd       `cmd:"" help:"Issue and revoke access tokens (admin key)."`
 	Key         KeyCmd         `cmd:"" help:"List and rotate the token signing keys (admin key)."`
+	Webhook     WebhookCmd     `cmd:"" help:"Subscribe endpoints to thread events, and read their delivery log (admin key)."`
 	Thread      ThreadCmd      `cmd:"" help:"Create, list, show, update and delete chat threads (access token)."`
 	Participant ParticipantCmd `cmd:"" help:"Add, remove and list a thread's participants (access token)."`
 	Message     MessageCmd     `cmd:"" help:"Send, list, show, edit and delete messages (access token)."`
