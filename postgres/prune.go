@@ -14,6 +14,9 @@ var pruneStatements = []string{
 	`DELETE FROM connections WHERE (closed_at <> 0 AND closed_at < $1) OR (refused <> '' AND opened_at < $1)`,
 	`DELETE FROM deliveries WHERE last_at < $1`,
 	`DELETE FROM acks WHERE at < $1`,
+	`DELETE FROM webhook_attempts WHERE delivery_id IN
+		(SELECT id FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1)`,
+	`DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1`,
 }
 
 // PruneEvidence deletes evidence older than before, in one transaction,

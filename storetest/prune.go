@@ -43,12 +43,34 @@ func testPrune(t *testing.T, s herald.Store) {
 		{UserID: "u", ThreadID: "t", ConnectionID: "c", Seq: 4, At: at(1000)}}); err != nil {
 		t.Fatal(err)
 	}
+	old := pendingDelivery("w_a", 1, at(0)) // created at(0)
+	oldDelivered, oldPending, newDead := old, old, pendingDelivery("w_a", 3, at(0))
+	oldDelivered.State, oldDelivered.Seq = herald.DeliveryDelivered, 2
+	newDead.State, newDead.CreatedAt = herald.DeliveryDead, at(1500)
+	update(t, s, func(tx herald.Tx) error {
+		return tx.CreateWebhookDeliveries(ctx, []herald.WebhookDelivery{oldDelivered, oldPending, newDead})
+	})
+	hooks, _ := s.ListWebhookDeliveries(ctx, herald.WebhookDeliveryFilter{})
+	for _, d := range hooks {
+		update(t, s, func(tx herald.Tx) error {
+			return tx.CreateWebhookAttempt(ctx, herald.WebhookAttempt{Delivery: d.ID, At: at(100), Status: 200})
+		})
+	}
 	n, err := s.PruneEvidence(ctx, cut)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 { // 1 request, 2 connections, 1 delivery run, 1 ack
-		t.Errorf("got %d rows pruned, want 5", n)
+	if n != 7 { // 1 request, 2 connections, 1 delivery run, 1 ack, the delivered webhook delivery and its attempt
+		t.Errorf("got %d rows pruned, want 7", n)
+	}
+	hooks, _ = s.ListWebhookDeliveries(ctx, herald.WebhookDeliveryFilter{})
+	if len(hooks) != 2 || hooks[0].Seq != 3 || hooks[1].Seq != 1 {
+		t.Errorf("webhook deliveries after prune: got %+v, want the new dead letter and the old pending one", hooks)
+	}
+	for _, d := range hooks {
+		if as, _ := s.ListWebhookAttempts(ctx, d.ID); len(as) != 1 {
+			t.Errorf("attempts of kept delivery %d after prune: %d, want 1", d.ID, len(as))
+		}
 	}
 	reqs, _ := s.ListRequests(ctx, herald.RequestFilter{})
 	if len(reqs) != 1 || reqs[0].RequestID != "new" {
