@@ -72,7 +72,11 @@ func TestOfficialSDKs(t *testing.T) {
 	}
 	run := exec.Command(node, "acs.mjs")
 	run.Dir = "testdata/sdk"
-	run.Env = append(os.Environ(), "HERALD_CONNECTION_STRING="+strings.TrimSpace(string(cs)),
+	adminKey, err := os.ReadFile(filepath.Join(data, "admin.key"))
+	if err != nil {
+		t.Fatalf("the admin key file serve writes on first start: %v", err)
+	}
+	run.Env = append(os.Environ(), "HERALD_CONNECTION_STRING="+strings.TrimSpace(string(cs)), "HERALD_ADMIN_KEY="+strings.TrimSpace(string(adminKey)),
 		"NODE_EXTRA_CA_CERTS="+filepath.Join(data, "tls-self-signed.crt"))
 	var out, errOut bytes.Buffer
 	run.Stdout, run.Stderr = &out, &errOut

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { CommunicationIdentityClient } from "@azure/communication-identity";
 import { ChatClient } from "@azure/communication-chat";
 import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+import { EventGridDeserializer, isSystemEvent } from "@azure/eventgrid";
+import http from "node:http";
 
 const cs = process.env.HERALD_CONNECTION_STRING;
 const endpoint = cs.match(/endpoint=([^;]+)/)[1];
@@ -113,6 +115,70 @@ await op("chat", "errors carry ACS's shape (RestError with code and statusCode)"
   catch (e) { assert.equal(e.statusCode, 404); assert.ok(e.code, "code"); return `${e.statusCode} ${e.code}`; }
 });
 await op("chat", "deleteChatThread", async () => { await chat.deleteChatThread(thread.id); });
+// Event Grid: Herald's webhooks parsed by the official Event Grid SDK's
+// deserializers, in both schemas (HERALD_ADMIN_KEY subscribes them).
+if (process.env.HERALD_ADMIN_KEY) {
+  const received = { EventGridSchema: [], CloudEventSchemaV1_0: [] };
+  const deserializer = new EventGridDeserializer();
+  const receiver = http.createServer(async (req, res) => {
+    if (req.method === "OPTIONS") { // CloudEvents abuse protection
+      res.setHeader("WebHook-Allowed-Origin", req.headers["webhook-request-origin"] ?? "*");
+      res.end();
+      return;
+    }
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    try {
+      if (req.url === "/cloudevents") {
+        received.CloudEventSchemaV1_0.push(...(await deserializer.deserializeCloudEvents(body)));
+      } else {
+        const events = await deserializer.deserializeEventGridEvents(body);
+        const v = events[0];
+        if (isSystemEvent("Microsoft.EventGrid.SubscriptionValidationEvent", v)) {
+          res.setHeader("Content-Type", "application/json");
+          res.end(JSON.stringify({ validationResponse: v.data.validationCode }));
+          return;
+        }
+        received.EventGridSchema.push(...events);
+      }
+      res.end();
+    } catch (e) {
+      res.statusCode = 400; // the official deserializer refused the body
+      res.end(String(e));
+    }
+  });
+  await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+  const base = `http://127.0.0.1:${receiver.address().port}`;
+  const subscribe = async (schema, path) => {
+    const r = await fetch(new URL("/admin/webhooks", endpoint), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${process.env.HERALD_ADMIN_KEY}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ url: base + path, schema, eventTypes: ["Microsoft.Communication.ChatMessageReceived"] }),
+    });
+    assert.equal(r.status, 201, await r.text());
+  };
+  await op("eventgrid", "subscribe, Event Grid schema (SubscriptionValidationEvent handshake)", () => subscribe("EventGridSchema", "/eventgrid"));
+  await op("eventgrid", "subscribe, CloudEvents 1.0 (OPTIONS handshake)", () => subscribe("CloudEventSchemaV1_0", "/cloudevents"));
+  let hooked;
+  await op("eventgrid", "a message makes ChatMessageReceived for the recipient", async () => {
+    const r = await chat.createChatThread({ topic: "hooks" }, { participants: [{ id: bob, displayName: "Bob" }] });
+    hooked = await chat.getChatThreadClient(r.chatThread.id).sendMessage({ content: "to the webhook" }, { senderDisplayName: "Alice" });
+  });
+  for (const schema of ["EventGridSchema", "CloudEventSchemaV1_0"]) {
+    await op("eventgrid", `deserialize${schema === "EventGridSchema" ? "EventGridEvents" : "CloudEvents"} + isSystemEvent("Microsoft.Communication.ChatMessageReceived")`, async () => {
+      for (let i = 0; i < 100 && received[schema].length === 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+      const e = received[schema].find((x) => isSystemEvent("Microsoft.Communication.ChatMessageReceived", x));
+      assert.ok(e, `no ChatMessageReceived arrived (${received[schema].length} events)`);
+      assert.equal(e.data.messageBody, "to the webhook");
+      assert.equal(e.data.messageId, hooked.id);
+      assert.equal(e.data.senderDisplayName, "Alice");
+      assert.equal(e.data.recipientCommunicationIdentifier.communicationUser.id, bob.communicationUserId);
+      assert.ok(e.data.composeTime, "composeTime");
+      return `${received[schema].length} event(s), id ${e.id}`;
+    });
+  }
+  receiver.close();
+}
 await op("identity", "revokeTokens", async () => {
   await identity.revokeTokens(alice);
   try { await chat.listChatThreads().next(); assert.fail("a revoked token still works"); }
