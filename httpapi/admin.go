@@ -76,13 +76,19 @@ func (s *Server) syncLedger(user herald.UserID) {
 	}
 }
 
-// lostRows says, for a report, that the request log of this node lost rows.
+// lostRows says, for a report, that this node lost request-log or
+// delivery-ledger rows.
 func (s *Server) lostRows() []string {
-	n, since := s.LostRequestRows()
-	if n == 0 {
-		return nil
+	var out []string
+	if n, since := s.LostRequestRows(); n > 0 {
+		out = append(out, fmt.Sprintf("%d request-log row(s) could not be written on this node since %s: the request evidence is incomplete", n, since.UTC().Format(time.RFC3339)))
 	}
-	return []string{fmt.Sprintf("%d request-log row(s) could not be written on this node since %s: the request evidence is incomplete", n, since.UTC().Format(time.RFC3339))}
+	if s.cfg.Hub != nil {
+		if n, since := s.cfg.Hub.LostLedgerRows(); n > 0 {
+			out = append(out, fmt.Sprintf("%d delivery-ledger row(s) (pushes and acks) could not be written on this node since %s: a delivered message may show as not pushed", n, since.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out
 }
 
 // diagnoseThread answers GET /admin/doctor/thread?thread=&message=&since=:

@@ -237,6 +237,18 @@ func (h *Hub) all() []*Conn {
 	return all
 }
 
+// LostLedgerRows returns how many delivery-ledger rows (pushes and acks)
+// the store failed to write on this node, and when the first was lost:
+// the doctor's reports list them as incomplete evidence, since a lost push
+// row makes a delivered message look undelivered.
+func (h *Hub) LostLedgerRows() (int64, time.Time) {
+	n := h.rec.lost.Load()
+	if n == 0 {
+		return 0, time.Time{}
+	}
+	return n, time.UnixMilli(h.rec.lostSince.Load()).UTC()
+}
+
 // Stats counts what the hub's full queues dropped since it started, and
 // what waits in them now.
 type Stats struct {

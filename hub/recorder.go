@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herald-chat/herald"
@@ -24,6 +25,9 @@ type recorder struct {
 	stop  chan struct{}
 	done  chan struct{}
 	flush chan chan struct{}
+
+	lost      atomic.Int64 // ledger rows the store refused (see Hub.LostLedgerRows)
+	lostSince atomic.Int64 // unix ms of the first loss; 0 before
 }
 
 type runKey struct {
@@ -82,12 +86,23 @@ func (r *recorder) write() {
 	ctx := context.Background()
 	if err := r.ledger.RecordDeliveries(ctx, runs); err != nil {
 		r.obs.StoreError("ledger")
-		r.log.Error("delivery ledger", "rows", len(runs), "err", err)
+		r.lose(len(runs))
+		r.log.Error("delivery ledger: rows lost, the doctor's reports say so", "rows", len(runs), "err", err)
 	}
 	if err := r.ledger.RecordAcks(ctx, acks); err != nil {
 		r.obs.StoreError("ledger")
-		r.log.Error("ack ledger", "rows", len(acks), "err", err)
+		r.lose(len(acks))
+		r.log.Error("ack ledger: rows lost, the doctor's reports say so", "rows", len(acks), "err", err)
 	}
+}
+
+// lose counts n ledger rows the store refused.
+func (r *recorder) lose(n int) {
+	if n == 0 {
+		return
+	}
+	r.lostSince.CompareAndSwap(0, r.clock.Now().UnixMilli())
+	r.lost.Add(int64(n))
 }
 
 // sync writes everything recorded so far; for tests and shutdown.
