@@ -4,72 +4,12 @@ import { type Credential, isRefreshing } from "./credential.js";
 import { type CursorStore, MemoryCursors } from "./cursors.js";
 import { CloseError, HeraldError, describe, errorReason, mitigationFor } from "./errors.js";
 import { peekToken } from "./jwt.js";
-import type { ChatClient } from "./rest.js";
+import type { Ending, Handler, Logger, RealtimeClient, RealtimeEvent, RealtimeHost, StateChange } from "./contracts.js";
 import { Session } from "./session.js";
 import { type Dialer, MalformedFrameError, TransportBlockedError, defaultDialers } from "./transports.js";
 import * as w from "./wire.js";
 
-/** Event is a thread event as handed to a Handler. */
-export interface RealtimeEvent {
-  threadId: string;
-  /** seq is the event's place in the thread's history; 0 for typing indicators and read receipts. */
-  seq: number;
-  type: string;
-  data: w.EventData;
-  /** replayed says the event came from history, before the connection caught up. */
-  replayed: boolean;
-  connectionId: string;
-  frame: w.ServerFrame;
-}
-
-/**
- * Handler receives one event. Returning (or resolving) means the app has
- * taken it: the client then saves the cursor and acknowledges it. Throwing
- * for a sequenced event means "give it to me again": the connection is
- * closed and reopened after backoff, resuming from the cursor, so the event
- * is replayed. A throw for typing or a read receipt, which cannot be
- * replayed, goes to onError.
- */
-export type Handler = (ev: RealtimeEvent) => void | Promise<void>;
-
-/** State is where a Realtime stands. */
-export type State = "connecting" | "connected" | "reconnecting" | "disconnected";
-
-/** StateChange tells the app where the connection stands; fields beyond state and at are set as the state calls for. */
-export interface StateChange {
-  state: State;
-  at: number;
-  /** attempt counts the attempts since the last stable connection (connecting, reconnecting). */
-  attempt?: number;
-  /** transport is the transport in use or being tried. */
-  transport?: w.Transport;
-  /** fallback says the transport is not the first choice because the ones before it could not be established; fallbackReason says why. */
-  fallback?: boolean;
-  fallbackReason?: string;
-  connectionId?: string;
-  welcome?: w.ServerFrame;
-  /** caughtUp: the replay reached every thread's head; all that follows is live (connected, second report). */
-  caughtUp?: boolean;
-  /** resumeFailed maps each thread whose gap could not be filled to the reason (connected). */
-  resumeFailed?: Record<string, string>;
-  /** code and reason are the close code and reason (disconnected): the server's, or the client's own. */
-  code?: number;
-  reason?: string;
-  error?: unknown;
-  /** willReconnect says whether the client will try again (disconnected), after retryInMs. */
-  willReconnect?: boolean;
-  retryInMs?: number;
-  /** offline says the browser reports no network: the client waits for it before reconnecting. */
-  offline?: boolean;
-}
-
-/** Logger is where the client writes what it does: console by default. */
-export interface Logger {
-  info(...args: unknown[]): void;
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}
-
+export type { Ending, Handler, Logger, RealtimeEvent, State, StateChange } from "./contracts.js";
 /** Network tells the client whether the device is online, and when that changes (window's online/offline events by default). */
 export interface Network {
   online(): boolean;
@@ -112,20 +52,6 @@ export interface RealtimeOptions {
   openTimeoutMs?: number;
 }
 
-/** Ending is how one connection attempt ended. */
-export interface Ending {
-  code: number;
-  reason: string;
-  err?: unknown;
-  /** openedAt is when the welcome came; 0 if it never did. */
-  openedAt: number;
-  retryAfterMs?: number;
-  /** handler says a handler (or the cursor store) failed. */
-  handler?: boolean;
-  /** dialed says the transport opened (the server was reached over it), whether or not a welcome followed. */
-  dialed?: boolean;
-}
-
 /** A connection must last this long for the next reconnect to start the backoff over. */
 const STABLE_AFTER_MS = 10_000;
 
@@ -146,8 +72,8 @@ const silent: Logger = { info() {}, warn() {}, error() {} };
  * Register handlers (on) and callbacks before start. Handlers run one at a
  * time, in the order of the frames.
  */
-export class Realtime {
-  readonly client: ChatClient;
+export class Realtime implements RealtimeHost {
+  readonly client: RealtimeClient;
   readonly clock: Clock;
   readonly log: Logger;
   readonly cursorStore: CursorStore;
@@ -182,7 +108,7 @@ export class Realtime {
   private readonly gone = new Map<string, string>(); // threads send refuses: thread_deleted or not_participant
   private readonly endedAt = new Map<string, number>(); // last cursor of threads that ended for the user
 
-  constructor(client: ChatClient, opts: RealtimeOptions = {}) {
+  constructor(client: RealtimeClient, opts: RealtimeOptions = {}) {
     this.client = client;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger === null ? silent : (opts.logger ?? console);

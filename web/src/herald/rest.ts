@@ -1,6 +1,7 @@
 import { type Credential, StaticToken } from "./credential.js";
 import { responseError } from "./errors.js";
 import { Realtime, type RealtimeOptions } from "./realtime.js";
+import type { Call, HttpConn } from "./contracts.js";
 import type * as w from "./wire.js";
 
 /** FetchLike is the fetch function the clients call (the global fetch by default). */
@@ -11,25 +12,12 @@ export interface ClientOptions {
   fetch?: FetchLike;
 }
 
-/** Request is one call to the server. */
-interface Call {
-  method: string;
-  /** path is escaped and relative to the base URL; url, from a nextLink, replaces it. */
-  path?: string;
-  url?: string;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** token replaces the credential's token (the real-time transports pass theirs). */
-  token?: string;
-  signal?: AbortSignal;
-}
 
 /**
  * Conn is what ChatClient and AdminClient share: where the server is, how
  * to reach it, and whose credential to send.
  */
-export class Conn {
+export class Conn implements HttpConn {
   readonly base: string;
   readonly fetch: FetchLike;
 

@@ -1,6 +1,6 @@
 import { isRefreshing } from "./credential.js";
 import { CloseError, HeraldError, describe } from "./errors.js";
-import type { Ending, Realtime, RealtimeEvent } from "./realtime.js";
+import type { Ending, RealtimeEvent, RealtimeHost } from "./contracts.js";
 import { type Link, MalformedFrameError } from "./transports.js";
 import type * as w from "./wire.js";
 
@@ -54,7 +54,7 @@ export class Session {
   private cancelTick: (() => void) | null = null;
 
   constructor(
-    private readonly r: Realtime,
+    private readonly r: RealtimeHost,
     private token: string,
     private readonly resume: boolean,
   ) {

@@ -1,5 +1,5 @@
 import { CloseError, HeraldError } from "./errors.js";
-import type { Conn } from "./rest.js";
+import type { HttpConn } from "./contracts.js";
 import type { ClientFrame, ServerFrame, Ticket, Transport } from "./wire.js";
 
 /**
@@ -18,7 +18,7 @@ export interface Link {
 
 /** DialContext is what a Dialer gets: the token to open with, the hello to send, and a liveness hook. */
 export interface DialContext {
-  conn: Conn;
+  conn: HttpConn;
   token: string;
   hello: ClientFrame;
   /** alive is called when the transport hears from the server without a frame (an empty long-poll answer). */
