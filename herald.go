@@ -39,7 +39,10 @@ func (s Scope) Valid() bool {
 // Identity is a user known to Herald. A deleted identity keeps its record
 // (DeletedAt set) as evidence; it can no longer act.
 type Identity struct {
-	ID                UserID
+	ID UserID
+	// DisplayName is optional (a Herald extension): the default display
+	// name of the user's participations.
+	DisplayName       string
 	CreatedAt         time.Time
 	DeletedAt         time.Time // zero while the identity exists
 	LastTokenIssuedAt time.Time // zero until a token is issued

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
 	"github.com/herald-chat/herald/wire"
 )
 
@@ -19,11 +20,12 @@ func (s *Server) createIdentity(w http.ResponseWriter, r *http.Request) error {
 	if in.ExpiresInMinutes != nil && len(in.CreateTokenWithScopes) == 0 {
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "expiresInMinutes needs createTokenWithScopes").WithTarget("expiresInMinutes")
 	}
-	ident, tok, err := s.svc.CreateIdentity(r.Context(), scopes(in.CreateTokenWithScopes), minutes(in.ExpiresInMinutes))
+	ident, tok, err := s.svc.CreateIdentity(r.Context(), service.NewIdentity{DisplayName: in.DisplayName,
+		Scopes: scopes(in.CreateTokenWithScopes), Lifetime: minutes(in.ExpiresInMinutes)})
 	if err != nil {
 		return err
 	}
-	out := wire.CreateIdentityResponse{Identity: wire.CommunicationUser{ID: string(ident.ID)}}
+	out := wire.CreateIdentityResponse{Identity: wire.CommunicationUser{ID: string(ident.ID)}, DisplayName: ident.DisplayName}
 	if tok != nil {
 		out.AccessToken = accessToken(tok.Signed, tok.Token)
 	}
@@ -39,7 +41,7 @@ func (s *Server) getIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, wire.Identity{ID: string(ident.ID), CreatedOn: ident.CreatedAt,
+	writeJSON(w, http.StatusOK, wire.Identity{ID: string(ident.ID), DisplayName: ident.DisplayName, CreatedOn: ident.CreatedAt,
 		DeletedOn: wire.Opt(ident.DeletedAt), LastTokenIssuedAt: wire.Opt(ident.LastTokenIssuedAt)})
 	return nil
 }

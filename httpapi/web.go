@@ -156,7 +156,7 @@ func (s *Server) devLogin(w http.ResponseWriter, r *http.Request) error {
 	case len(in.Name) > 256:
 		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "name must be at most 256 bytes").WithTarget("name")
 	}
-	ident, tok, err := s.svc.NamedIdentity(r.Context(), devUserID(in.Name), []herald.Scope{herald.ScopeChat}, 0)
+	ident, tok, err := s.svc.NamedIdentity(r.Context(), devUserID(in.Name), in.Name, []herald.Scope{herald.ScopeChat}, 0)
 	if err != nil {
 		return err
 	}

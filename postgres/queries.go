@@ -65,10 +65,10 @@ func page(p herald.Page) (limit any, offset int) {
 	return limit, max(p.Skip, 0)
 }
 
-const identityColumns = `id, created_at, deleted_at, last_token_at`
+const identityColumns = `id, created_at, deleted_at, last_token_at, display_name`
 
 func scanIdentity(s pgx.Row, i *herald.Identity) error {
-	return s.Scan(&i.ID, timeCol{&i.CreatedAt}, timeCol{&i.DeletedAt}, timeCol{&i.LastTokenIssuedAt})
+	return s.Scan(&i.ID, timeCol{&i.CreatedAt}, timeCol{&i.DeletedAt}, timeCol{&i.LastTokenIssuedAt}, &i.DisplayName)
 }
 
 // GetIdentity returns the identity id, deleted or not; ErrNotFound if none.

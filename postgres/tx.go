@@ -27,9 +27,9 @@ var _ herald.Tx = (*tx)(nil)
 
 // CreateIdentity stores id; ErrConflict if the identity exists.
 func (t *tx) CreateIdentity(ctx context.Context, id herald.Identity) error {
-	tag, err := t.q.Exec(ctx, `INSERT INTO identities (id, created_at, deleted_at, last_token_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		id.ID, millis(id.CreatedAt), millis(id.DeletedAt), millis(id.LastTokenIssuedAt))
+	tag, err := t.q.Exec(ctx, `INSERT INTO identities (id, created_at, deleted_at, last_token_at, display_name)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+		id.ID, millis(id.CreatedAt), millis(id.DeletedAt), millis(id.LastTokenIssuedAt), id.DisplayName)
 	return mustInsert(tag, err, "create identity %s", id.ID)
 }
 

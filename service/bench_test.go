@@ -45,7 +45,7 @@ func benchService(tb testing.TB) (*service.Service, *inmem.Broker) {
 // mustCaller creates an identity with a chat token.
 func mustCaller(tb testing.TB, svc *service.Service) service.Caller {
 	tb.Helper()
-	id, tok, err := svc.CreateIdentity(context.Background(), []herald.Scope{herald.ScopeChat}, 0)
+	id, tok, err := svc.CreateIdentity(context.Background(), service.NewIdentity{Scopes: []herald.Scope{herald.ScopeChat}})
 	if err != nil {
 		tb.Fatal(err)
 	}

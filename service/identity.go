@@ -14,16 +14,31 @@ type IssuedToken struct {
 	Signed string
 }
 
+// NewIdentity is an identity to create.
+type NewIdentity struct {
+	// DisplayName is optional: the default display name of the user's
+	// participations.
+	DisplayName string
+	// Scopes, if given, issue a first token in the same transaction, with
+	// Lifetime (0: the default).
+	Scopes   []herald.Scope
+	Lifetime time.Duration
+}
+
 // CreateIdentity makes a new identity and, if scopes are given, a token for
-// it in the same transaction. lifetime 0 means the default.
-func (s *Service) CreateIdentity(ctx context.Context, scopes []herald.Scope, lifetime time.Duration) (herald.Identity, *IssuedToken, error) {
+// it in the same transaction.
+func (s *Service) CreateIdentity(ctx context.Context, in NewIdentity) (herald.Identity, *IssuedToken, error) {
+	scopes, lifetime := in.Scopes, in.Lifetime
+	if err := s.checkName("displayName", in.DisplayName); err != nil {
+		return herald.Identity{}, nil, err
+	}
 	if len(scopes) > 0 {
 		if err := checkToken(scopes, &lifetime, s.limits.minTokenLifetime()); err != nil {
 			return herald.Identity{}, nil, err
 		}
 	}
 	now := s.clock.Now()
-	id := herald.Identity{ID: herald.UserID(s.ids.New(herald.PrefixUser)), CreatedAt: now}
+	id := herald.Identity{ID: herald.UserID(s.ids.New(herald.PrefixUser)), DisplayName: in.DisplayName, CreatedAt: now}
 	var issued *IssuedToken
 	err := s.store.Update(ctx, func(tx herald.Tx) error {
 		if err := tx.CreateIdentity(ctx, id); err != nil {
@@ -50,7 +65,10 @@ func (s *Service) CreateIdentity(ctx context.Context, scopes []herald.Scope, lif
 // sign-in, where a name maps to one id (httpapi's devLogin), so that
 // signing in again with the same name is the same user. A deleted
 // identity stays deleted (409 identity_deleted).
-func (s *Service) NamedIdentity(ctx context.Context, id herald.UserID, scopes []herald.Scope, lifetime time.Duration) (herald.Identity, *IssuedToken, error) {
+func (s *Service) NamedIdentity(ctx context.Context, id herald.UserID, name string, scopes []herald.Scope, lifetime time.Duration) (herald.Identity, *IssuedToken, error) {
+	if err := s.checkName("name", name); err != nil {
+		return herald.Identity{}, nil, err
+	}
 	if err := checkToken(scopes, &lifetime, s.limits.minTokenLifetime()); err != nil {
 		return herald.Identity{}, nil, err
 	}
@@ -61,7 +79,7 @@ func (s *Service) NamedIdentity(ctx context.Context, id herald.UserID, scopes []
 		var err error
 		ident, err = liveIdentity(ctx, tx, id)
 		if herald.ErrorReason(err) == herald.ReasonIdentityNotFound {
-			ident = herald.Identity{ID: id, CreatedAt: now}
+			ident = herald.Identity{ID: id, DisplayName: name, CreatedAt: now}
 			if err := tx.CreateIdentity(ctx, ident); err != nil {
 				return internal("create identity", err)
 			}

@@ -57,8 +57,12 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, id herald.ThreadID,
 	}
 	err := s.update(ctx, func(tx herald.Tx, b *batch) error {
 		b.send = true
-		if _, err := member(ctx, tx, c, id); err != nil {
+		p, err := member(ctx, tx, c, id)
+		if err != nil {
 			return err
+		}
+		if in.SenderDisplayName == "" {
+			msg.SenderDisplayName = p.member.DisplayName // the participant's name, unless the sender gave one
 		}
 		// NextSeq locks the thread, so two nodes cannot both miss the key.
 		head, err := tx.NextSeq(ctx, id, now, true)

@@ -132,7 +132,8 @@ func (s *Service) screen(ctx context.Context, tx herald.Tx, id herald.ThreadID, 
 			continue
 		}
 		seen[p.User] = true
-		if _, err := liveIdentity(ctx, tx, p.User); err != nil {
+		ident, err := liveIdentity(ctx, tx, p.User)
+		if err != nil {
 			if e, ok := err.(*herald.Error); ok {
 				refused = append(refused, Refused{User: p.User, Err: e})
 				continue
@@ -145,6 +146,9 @@ func (s *Service) screen(ctx context.Context, tx herald.Tx, id herald.ThreadID, 
 		}
 		if err != nil && !herald.IsNotFound(err) {
 			return nil, nil, internal("get participant", err)
+		}
+		if p.DisplayName == "" {
+			p.DisplayName = ident.DisplayName // the identity's name, unless the adder gave one
 		}
 		admitted = append(admitted, p)
 	}

@@ -120,7 +120,7 @@ func rosterService(t *testing.T) (*Service, func() herald.Signal) {
 // mustIdentity creates an identity with a chat token.
 func mustIdentity(tb testing.TB, s *Service) Caller {
 	tb.Helper()
-	id, tok, err := s.CreateIdentity(context.Background(), []herald.Scope{herald.ScopeChat}, 0)
+	id, tok, err := s.CreateIdentity(context.Background(), NewIdentity{Scopes: []herald.Scope{herald.ScopeChat}})
 	if err != nil {
 		tb.Fatal(err)
 	}

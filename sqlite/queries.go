@@ -58,10 +58,10 @@ func page(p herald.Page) (limit, offset int) {
 	return limit, max(offset, 0)
 }
 
-const identityColumns = `id, created_at, deleted_at, last_token_at`
+const identityColumns = `id, created_at, deleted_at, last_token_at, display_name`
 
 func scanIdentity(s scanner, i *herald.Identity) error {
-	return s.Scan(&i.ID, timeCol{&i.CreatedAt}, timeCol{&i.DeletedAt}, timeCol{&i.LastTokenIssuedAt})
+	return s.Scan(&i.ID, timeCol{&i.CreatedAt}, timeCol{&i.DeletedAt}, timeCol{&i.LastTokenIssuedAt}, &i.DisplayName)
 }
 
 // GetIdentity returns the identity id, deleted or not; ErrNotFound if none.

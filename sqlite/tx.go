@@ -20,9 +20,9 @@ var _ herald.Tx = (*tx)(nil)
 
 // CreateIdentity stores id; ErrConflict if the identity exists.
 func (t *tx) CreateIdentity(ctx context.Context, id herald.Identity) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (id, created_at, deleted_at, last_token_at)
-		VALUES (?, ?, ?, ?)`,
-		id.ID, millis(id.CreatedAt), millis(id.DeletedAt), millis(id.LastTokenIssuedAt))
+	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (id, created_at, deleted_at, last_token_at, display_name)
+		VALUES (?, ?, ?, ?, ?)`,
+		id.ID, millis(id.CreatedAt), millis(id.DeletedAt), millis(id.LastTokenIssuedAt), id.DisplayName)
 	if err != nil {
 		return classify(err, "create identity %s", id.ID)
 	}

@@ -76,7 +76,7 @@ func testGetMissing(t *testing.T, s herald.Store) {
 func testIdentity(t *testing.T, s herald.Store) {
 	ctx := t.Context()
 	fresh := herald.Identity{ID: "u_fresh", CreatedAt: at(1)}
-	full := herald.Identity{ID: "u_full", CreatedAt: at(1000), DeletedAt: at(3000), LastTokenIssuedAt: at(2000)}
+	full := herald.Identity{ID: "u_full", DisplayName: "Zoë Full", CreatedAt: at(1000), DeletedAt: at(3000), LastTokenIssuedAt: at(2000)}
 	update(t, s, func(tx herald.Tx) error {
 		if err := tx.CreateIdentity(ctx, fresh); err != nil {
 			return err

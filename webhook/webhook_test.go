@@ -121,7 +121,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) caller(t *testing.T) service.Caller {
-	id, tok, err := f.svc.CreateIdentity(t.Context(), []herald.Scope{herald.ScopeChat}, 0)
+	id, tok, err := f.svc.CreateIdentity(t.Context(), service.NewIdentity{Scopes: []herald.Scope{herald.ScopeChat}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,9 @@ type ErrorBody struct {
 type CreateIdentityRequest struct {
 	CreateTokenWithScopes []string `json:"createTokenWithScopes,omitempty"`
 	ExpiresInMinutes      *int     `json:"expiresInMinutes,omitempty"`
+	// DisplayName is a Herald extension: the default display name of the
+	// user's participations.
+	DisplayName string `json:"displayName,omitempty"`
 }
 
 // CommunicationUser is an ACS user identifier.
@@ -33,6 +36,7 @@ type CommunicationUser struct {
 type CreateIdentityResponse struct {
 	Identity    CommunicationUser `json:"identity"`
 	AccessToken *AccessToken      `json:"accessToken,omitempty"`
+	DisplayName string            `json:"displayName,omitempty"`
 }
 
 // IssueTokenRequest is the body of POST /identities/{id}/:issueAccessToken.
@@ -52,6 +56,7 @@ type AccessToken struct {
 // Identity answers GET /identities/{id} (a Herald addition).
 type Identity struct {
 	ID                string     `json:"id"`
+	DisplayName       string     `json:"displayName,omitempty"`
 	CreatedOn         time.Time  `json:"createdOn"`
 	DeletedOn         *time.Time `json:"deletedOn,omitempty"`
 	LastTokenIssuedAt *time.Time `json:"lastTokenIssuedAt,omitempty"`

@@ -17,13 +17,14 @@ type IdentityCmd struct {
 
 // IdentityCreateCmd is "identity create".
 type IdentityCreateCmd struct {
+	Name    string   `placeholder:"NAME" help:"Display name: the default name of the user's participations and messages."`
 	Scopes  []string `placeholder:"SCOPE" help:"Also issue a token with these scopes (chat, chat.join, chat.join.limited)."`
 	Expires int      `placeholder:"MINUTES" help:"Lifetime of that token in minutes; 0 lets the server choose."`
 }
 
 // Run creates the identity.
 func (c *IdentityCreateCmd) Run(g *Globals) error {
-	req := wire.CreateIdentityRequest{CreateTokenWithScopes: c.Scopes}
+	req := wire.CreateIdentityRequest{CreateTokenWithScopes: c.Scopes, DisplayName: c.Name}
 	if c.Expires != 0 {
 		req.ExpiresInMinutes = &c.Expires
 	}

@@ -14,6 +14,8 @@ export interface ErrorBody {
 export interface CreateIdentityRequest {
   createTokenWithScopes?: string[];
   expiresInMinutes?: number;
+  /** displayName (a Herald addition) is the default name of the user's participations and messages. */
+  displayName?: string;
 }
 
 export interface CommunicationUser {
@@ -29,6 +31,7 @@ export interface AccessToken {
 export interface CreateIdentityResponse {
   identity: CommunicationUser;
   accessToken?: AccessToken;
+  displayName?: string;
 }
 
 export interface IssueTokenRequest {
@@ -38,6 +41,7 @@ export interface IssueTokenRequest {
 
 export interface Identity {
   id: string;
+  displayName?: string;
   createdOn: string;
   deletedOn?: string;
   lastTokenIssuedAt?: string;

@@ -464,7 +464,7 @@ function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElemen
     h(
       "div",
       { class: "meta" },
-      h("span", { class: "who" }, mine ? "You" : m.senderDisplayName || nameOf(sender)),
+      h("span", { class: "who", title: sender }, mine ? "You" : m.senderDisplayName || nameOf(sender)),
       " ",
       h("time", { datetime: m.createdOn, title: m.createdOn }, hhmm(m.createdOn)),
       " ",

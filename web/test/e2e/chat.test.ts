@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { ChatClient, StaticToken } from "../../src/herald/index.js";
 import {
   SKIP,
   cleanup,
@@ -224,4 +225,26 @@ test("signing in again with the same name is the same user, and finds the earlie
   await again.page.locator(`#thread-list li[data-thread-id="${thread}"]`).waitFor({ state: "detached" });
   const other = await signIn(browser, server, "Eve");
   assert.notEqual(other.id, first.id, "another name is another user");
+});
+
+test("people created with a display name show by name, not id: participants, senders, the id on hover", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  // Carol is made by the admin API (as `herald identity create --name` does), not by the page's sign-in.
+  const made = await server.admin.createIdentity({ displayName: "Carol Admin-made", createTokenWithScopes: ["chat"] });
+  const carol = made.identity.id;
+  assert.equal(made.displayName, "Carol Admin-made");
+  const alice = await signIn(browser, server, "Alice");
+  const thread = await createThreadIn(alice.page, "names", [carol]); // added by id, with no name given
+  await alice.page.locator("#participants li", { hasText: "Carol Admin-made" }).waitFor();
+  const carolApi = new ChatClient(server.url, new StaticToken(made.accessToken!.token));
+  await carolApi.sendMessage(thread, { content: "hello from carol" }); // no senderDisplayName
+  const who = alice.page.locator("#messages li.msg", { hasText: "hello from carol" }).locator(".who");
+  await who.waitFor();
+  assert.equal(await who.textContent(), "Carol Admin-made", "the sender shows by the identity's name");
+  assert.equal(await who.getAttribute("title"), carol, "the id is on hover");
+  const listed = await alice.page.locator("#participants li").allTextContents();
+  assert.ok(!listed.some((text) => text.startsWith(carol)), `no participant shows as a bare id: ${listed.join(" | ")}`);
+  await shot(alice.page, "names-from-identities");
 });

@@ -1,0 +1,61 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/service"
+)
+
+// An identity's display name is the default name of its participations,
+// and a participant's of the messages they send; names given explicitly
+// win (issue 17: names everywhere, not ids).
+func TestIdentityNamesAreTheDefaults(t *testing.T) {
+	svc, _ := benchService(t)
+	ctx := context.Background()
+	named := func(name string) service.Caller {
+		id, tok, err := svc.CreateIdentity(ctx, service.NewIdentity{DisplayName: name, Scopes: []herald.Scope{herald.ScopeChat}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.DisplayName != name {
+			t.Fatalf("CreateIdentity: display name %q, want %q", id.DisplayName, name)
+		}
+		if got, _ := svc.GetIdentity(ctx, id.ID); got.DisplayName != name {
+			t.Fatalf("GetIdentity: display name %q, want %q", got.DisplayName, name)
+		}
+		return service.Caller{User: id.ID, Token: tok.Token}
+	}
+	alice, bob, carol := named("Alice"), named("Bob"), named("Carol")
+	th, refused, err := svc.CreateThread(ctx, alice, service.NewThread{Topic: "names",
+		Participants: []service.NewParticipant{{User: bob.User}, {User: carol.User, DisplayName: "Caz"}}})
+	if err != nil || len(refused) > 0 {
+		t.Fatalf("CreateThread: %v %v", err, refused)
+	}
+	ps, err := svc.ListParticipants(ctx, alice, th.ID, herald.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[herald.UserID]string{}
+	for _, p := range ps {
+		names[p.UserID] = p.DisplayName
+	}
+	if names[alice.User] != "Alice" || names[bob.User] != "Bob" || names[carol.User] != "Caz" {
+		t.Errorf("participants' names: %v, want Alice and Bob from their identities, Caz as given", names)
+	}
+	m, err := svc.SendMessage(ctx, bob, th.ID, service.NewMessage{Content: "hi"})
+	if err != nil || m.SenderDisplayName != "Bob" {
+		t.Errorf("a message sent without senderDisplayName: %q, %v; want Bob", m.SenderDisplayName, err)
+	}
+	m, err = svc.SendMessage(ctx, bob, th.ID, service.NewMessage{Content: "hi", SenderDisplayName: "Robert"})
+	if err != nil || m.SenderDisplayName != "Robert" {
+		t.Errorf("a message sent with senderDisplayName Robert: %q, %v", m.SenderDisplayName, err)
+	}
+
+	_, _, err = svc.CreateIdentity(ctx, service.NewIdentity{DisplayName: strings.Repeat("n", 257)})
+	if e, ok := err.(*herald.Error); !ok || e.Reason != herald.ReasonInvalidField || e.Target != "displayName" {
+		t.Errorf("a 257-byte display name: %v, want invalid_field on displayName", err)
+	}
+}
