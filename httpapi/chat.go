@@ -28,8 +28,16 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	strict := false
+	switch v := r.URL.Query().Get("strictParticipants"); v {
+	case "", "false":
+	case "true":
+		strict = true
+	default:
+		return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "strictParticipants must be true or false, got %q", v).WithTarget("strictParticipants")
+	}
 	t, refused, err := s.svc.CreateThread(r.Context(), c, service.NewThread{Topic: in.Topic, Participants: ps,
-		Metadata: in.Metadata, RequestID: r.Header.Get(wire.HeaderRepeatability)})
+		Metadata: in.Metadata, RequestID: r.Header.Get(wire.HeaderRepeatability), Strict: strict})
 	if err != nil {
 		return err
 	}

@@ -59,3 +59,28 @@ func TestIdentityNamesAreTheDefaults(t *testing.T) {
 		t.Errorf("a 257-byte display name: %v, want invalid_field on displayName", err)
 	}
 }
+
+// A strict creation (the chat page's) with one bad participant creates
+// nothing and names every refused participant; without strict, ACS's
+// behaviour: created, the refused listed.
+func TestStrictCreationCreatesNothing(t *testing.T) {
+	svc, _ := benchService(t)
+	ctx := context.Background()
+	alice, bob := mustCaller(t, svc), mustCaller(t, svc)
+	_, _, err := svc.CreateThread(ctx, alice, service.NewThread{Topic: "strict", Strict: true,
+		Participants: []service.NewParticipant{{User: bob.User}, {User: "u_nobody"}}})
+	e, ok := err.(*herald.Error)
+	if !ok || e.Reason != herald.ReasonInvalidField || e.Target != "participants" || !strings.Contains(e.Message, "u_nobody (identity_not_found") {
+		t.Fatalf("strict creation with u_nobody: %v, want invalid_field on participants naming u_nobody", err)
+	}
+	for _, c := range []service.Caller{alice, bob} {
+		if ts, err := svc.ListThreads(ctx, c, herald.ThreadFilter{}); err != nil || len(ts) != 0 {
+			t.Errorf("threads of %s after a refused strict creation: %d, %v; want none", c.User, len(ts), err)
+		}
+	}
+	th, refused, err := svc.CreateThread(ctx, alice, service.NewThread{Topic: "lenient",
+		Participants: []service.NewParticipant{{User: bob.User}, {User: "u_nobody"}}})
+	if err != nil || th.ID == "" || len(refused) != 1 || refused[0].User != "u_nobody" {
+		t.Errorf("lenient creation: %v, %v, %v; want the thread, u_nobody refused", th.ID, refused, err)
+	}
+}

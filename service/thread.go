@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +29,10 @@ type NewThread struct {
 	// RequestID is the repeatability id: the same creator and id create the
 	// thread once.
 	RequestID string
+	// Strict refuses the whole creation when a participant is refused
+	// (a Herald addition; ACS creates the thread and lists the refused in
+	// invalidParticipants).
+	Strict bool
 }
 
 // Refused is a participant of a batch that was not added, and why.
@@ -83,6 +89,9 @@ func (s *Service) CreateThread(ctx context.Context, c Caller, in NewThread) (her
 			return err
 		}
 		refused = ref
+		if in.Strict && len(ref) > 0 {
+			return strictRefusal(ref)
+		}
 		// As in ACS, a new thread's history starts with two system
 		// messages: participantAdded with everyone added at creation (the
 		// creator included) at sequence 1, the creation itself, and
@@ -383,4 +392,15 @@ func mustJSON(v any) json.RawMessage {
 		panic(errors.New("mustJSON: " + err.Error()))
 	}
 	return b
+}
+
+// strictRefusal is the error of a strict creation that refused
+// participants: nothing is created, and the message names each.
+func strictRefusal(ref []Refused) error {
+	parts := make([]string, len(ref))
+	for i, r := range ref {
+		parts[i] = fmt.Sprintf("%s (%s: %s)", r.User, r.Err.Reason, r.Err.Message)
+	}
+	return herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField,
+		"nothing was created: %d participant(s) cannot be added: %s", len(ref), strings.Join(parts, "; ")).WithTarget("participants")
 }

@@ -1618,8 +1618,14 @@ var ChatClient = class {
   get credential() {
     return this.conn.credential;
   }
-  createThread(req, repeatabilityId = "") {
-    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, headers: repeat(repeatabilityId) });
+  /**
+   * createThread creates a thread. With strictParticipants (a Herald addition) a participant that cannot be added
+   * refuses the whole creation (400 invalid_field, target participants, naming each) instead of ACS's
+   * created-with-invalidParticipants.
+   */
+  createThread(req, repeatabilityId = "", opts = {}) {
+    const query = opts.strictParticipants ? { strictParticipants: "true" } : void 0;
+    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
   listThreads(opts = {}) {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });
@@ -1995,20 +2001,28 @@ async function createThread(ev) {
   const topic = field(form, "topic");
   const ids = field(form, "participants").split(/[\s,]+/).filter(Boolean);
   if (!topic) return formError(form, "Give the thread a topic.");
+  participantsError("");
   try {
     const r = await client.createThread(
       { topic, participants: [{ communicationIdentifier: identifier(me.id), displayName: me.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
-      crypto.randomUUID()
+      crypto.randomUUID(),
+      { strictParticipants: true }
     );
-    for (const bad of r.invalidParticipants ?? []) toast(`${bad.target}: ${bad.reason} — ${bad.message}`);
     form.reset();
     formError(form, "");
     threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
-    formError(form, describe(err));
+    if (err instanceof HeraldError && err.target === "participants") participantsError(err.message);
+    else formError(form, describe(err));
   }
+}
+function participantsError(text) {
+  const input = $("new-thread").elements.namedItem("participants");
+  if (text) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  replace($("participants-error"), text);
 }
 async function openThread(id) {
   const t = threads.get(id);
@@ -2380,6 +2394,7 @@ function main() {
   $("token-form").addEventListener("submit", (ev) => void tokenSignIn(ev));
   $("dev-form").addEventListener("submit", (ev) => void devSignIn(ev));
   $("new-thread").addEventListener("submit", (ev) => void createThread(ev));
+  $("new-thread").elements.namedItem("participants").addEventListener("input", () => participantsError(""));
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev));
   $("add-participant").addEventListener("submit", (ev) => void addParticipant(ev));

@@ -1640,8 +1640,14 @@ var ChatClient = class {
   get credential() {
     return this.conn.credential;
   }
-  createThread(req, repeatabilityId = "") {
-    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, headers: repeat(repeatabilityId) });
+  /**
+   * createThread creates a thread. With strictParticipants (a Herald addition) a participant that cannot be added
+   * refuses the whole creation (400 invalid_field, target participants, naming each) instead of ACS's
+   * created-with-invalidParticipants.
+   */
+  createThread(req, repeatabilityId = "", opts = {}) {
+    const query = opts.strictParticipants ? { strictParticipants: "true" } : void 0;
+    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
   listThreads(opts = {}) {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });

@@ -115,8 +115,14 @@ export class ChatClient {
     return this.conn.credential!;
   }
 
-  createThread(req: w.CreateThreadRequest, repeatabilityId = ""): Promise<w.CreateThreadResponse> {
-    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, headers: repeat(repeatabilityId) });
+  /**
+   * createThread creates a thread. With strictParticipants (a Herald addition) a participant that cannot be added
+   * refuses the whole creation (400 invalid_field, target participants, naming each) instead of ACS's
+   * created-with-invalidParticipants.
+   */
+  createThread(req: w.CreateThreadRequest, repeatabilityId = "", opts: { strictParticipants?: boolean } = {}): Promise<w.CreateThreadResponse> {
+    const query = opts.strictParticipants ? { strictParticipants: "true" } : undefined;
+    return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
   listThreads(opts: ListThreadsOptions = {}): Promise<w.Page<w.ChatThreadItem>> {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });

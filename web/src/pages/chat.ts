@@ -8,6 +8,7 @@ import {
   type ChatMessage,
   type ChatParticipant,
   Events,
+  HeraldError,
   LocalStorageCursors,
   type Realtime,
   type RealtimeEvent,
@@ -291,20 +292,31 @@ async function createThread(ev: Event): Promise<void> {
   const topic = field(form, "topic");
   const ids = field(form, "participants").split(/[\s,]+/).filter(Boolean);
   if (!topic) return formError(form, "Give the thread a topic.");
+  participantsError("");
   try {
+    // Strict: one participant that cannot be added creates nothing, and the error sits by the field.
     const r = await client!.createThread(
       { topic, participants: [{ communicationIdentifier: identifier(me!.id), displayName: me!.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
       crypto.randomUUID(),
+      { strictParticipants: true },
     );
-    for (const bad of r.invalidParticipants ?? []) toast(`${bad.target}: ${bad.reason} — ${bad.message}`);
     form.reset();
     formError(form, "");
     threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
-    formError(form, describe(err));
+    if (err instanceof HeraldError && err.target === "participants") participantsError(err.message);
+    else formError(form, describe(err));
   }
+}
+
+/** participantsError shows (or, with "", clears) the error of the new-thread form's participants field. */
+function participantsError(text: string): void {
+  const input = ($("new-thread") as HTMLFormElement).elements.namedItem("participants") as HTMLInputElement;
+  if (text) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+  replace($("participants-error"), text);
 }
 
 // --- the open thread ---
@@ -743,6 +755,7 @@ function main(): void {
   $("token-form").addEventListener("submit", (ev) => void tokenSignIn(ev));
   $("dev-form").addEventListener("submit", (ev) => void devSignIn(ev));
   $("new-thread").addEventListener("submit", (ev) => void createThread(ev));
+  (($("new-thread") as HTMLFormElement).elements.namedItem("participants") as HTMLInputElement).addEventListener("input", () => participantsError(""));
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev as KeyboardEvent));
   $("add-participant").addEventListener("submit", (ev) => void addParticipant(ev));

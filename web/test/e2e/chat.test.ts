@@ -248,3 +248,29 @@ test("people created with a display name show by name, not id: participants, sen
   assert.ok(!listed.some((text) => text.startsWith(carol)), `no participant shows as a bare id: ${listed.join(" | ")}`);
   await shot(alice.page, "names-from-identities");
 });
+
+test("creating a thread with an unknown participant creates nothing; the error sits by the field and goes when it changes", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  const bob = await signIn(browser, server, "Bob");
+  const alice = await signIn(browser, server, "Alice");
+  const page = alice.page;
+  await page.fill("#new-thread input[name=topic]", "plans");
+  await page.fill("#new-thread input[name=participants]", `${bob.id} u_nobody`);
+  await page.click("#new-thread button[type=submit]");
+  const error = page.locator("#participants-error");
+  await eventually(async () => assert.match((await error.textContent()) ?? "", /u_nobody \(identity_not_found/));
+  assert.equal(await page.locator("#new-thread input[name=participants]").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.locator("#thread-list li").count(), 0, "nothing was created");
+  assert.equal(await page.locator("#toast p").count(), 0, "no toast covers the page");
+  await shot(page, "create-thread-participant-error");
+  const bobsThreads = await (await bob.api()).listThreads();
+  assert.equal(bobsThreads.value.length, 0, "Bob was not added to anything");
+
+  await page.fill("#new-thread input[name=participants]", bob.id); // changing the field clears its error
+  assert.equal((await error.textContent()) ?? "", "");
+  assert.equal(await page.locator("#new-thread input[name=participants]").getAttribute("aria-invalid"), null);
+  await page.click("#new-thread button[type=submit]");
+  await page.locator("#thread-list li", { hasText: "plans" }).waitFor();
+});
