@@ -2124,7 +2124,7 @@ function renderMessages(scroll = false) {
       const key = `day:${label2}`;
       let c = v.rendered.get(key);
       if (!c) {
-        c = { key, el: h("li", { class: "day", role: "separator", "aria-label": label2 }, h("span", {}, label2)) };
+        c = { key, el: h("li", { class: "day" }, h("span", {}, label2)) };
         v.rendered.set(key, c);
       }
       els.push(c.el);
@@ -2178,11 +2178,16 @@ function renderMessage(m, readBy) {
   );
 }
 function systemText(m) {
-  const who = nameOf(userIdOf(m.content?.initiatorCommunicationIdentifier), "someone");
-  const names2 = (m.content?.participants ?? []).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
+  const initiator = userIdOf(m.content?.initiatorCommunicationIdentifier);
+  const who = nameOf(initiator, "someone");
+  const ps = m.content?.participants ?? [];
+  const names2 = ps.map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
   switch (m.type) {
-    case "participantAdded":
-      return `${who} added ${names2}`;
+    case "participantAdded": {
+      if (m.sequenceId !== "1") return `${who} added ${names2}`;
+      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName));
+      return others.length ? `${who} created the thread with ${others.join(", ")}` : `${who} created the thread`;
+    }
     case "participantRemoved":
       return `${who} removed ${names2}`;
     case "topicUpdated":

@@ -436,7 +436,7 @@ function renderMessages(scroll = false): void {
       const key = `day:${label}`;
       let c = v.rendered.get(key);
       if (!c) {
-        c = { key, el: h("li", { class: "day", role: "separator", "aria-label": label }, h("span", {}, label)) };
+        c = { key, el: h("li", { class: "day" }, h("span", {}, label)) };
         v.rendered.set(key, c);
       }
       els.push(c.el);
@@ -497,11 +497,17 @@ function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElemen
 }
 
 function systemText(m: ChatMessage): string {
-  const who = nameOf(userIdOf(m.content?.initiatorCommunicationIdentifier), "someone");
-  const names = (m.content?.participants ?? []).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
+  const initiator = userIdOf(m.content?.initiatorCommunicationIdentifier);
+  const who = nameOf(initiator, "someone");
+  const ps = m.content?.participants ?? [];
+  const names = ps.map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
   switch (m.type) {
-    case "participantAdded":
-      return `${who} added ${names}`;
+    case "participantAdded": {
+      if (m.sequenceId !== "1") return `${who} added ${names}`;
+      // The creation lists everyone, the creator included: say it as people would.
+      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName));
+      return others.length ? `${who} created the thread with ${others.join(", ")}` : `${who} created the thread`;
+    }
     case "participantRemoved":
       return `${who} removed ${names}`;
     case "topicUpdated":

@@ -125,7 +125,7 @@ test("two browsers chat in real time: messages in sequence order, typing, read r
 
   // The creation's system lines (participantAdded at 1, topicUpdated at 2,
   // as in ACS) name people once their names are known, not "someone".
-  await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice added Alice, Bob" }).waitFor();
+  await bob.page.locator("#messages li.sys[data-seq='1']", { hasText: "Alice created the thread with Bob" }).waitFor();
   await bob.page.locator("#messages li.sys[data-seq='2']", { hasText: "Alice set the topic to" }).waitFor();
 
   // Edit and Delete show on hover (issue 17), not on every own message at rest.
