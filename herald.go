@@ -51,6 +51,12 @@ type Identity struct {
 // Deleted reports whether the identity was deleted.
 func (i Identity) Deleted() bool { return !i.DeletedAt.IsZero() }
 
+// Person is a user as another user finds them: an id and a name.
+type Person struct {
+	ID          UserID
+	DisplayName string
+}
+
 // Token is an entry of the token issue log: what was issued, never the
 // token string itself.
 type Token struct {

@@ -88,6 +88,13 @@ type Reader interface {
 	// ListRequests returns request-log rows matching f, newest first.
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
 
+	// SearchPeople returns up to limit users, other than user, who are or
+	// were participants of a thread user is or was a participant of, and
+	// whose name (a participant display name, or the identity's) starts
+	// with prefix, case-insensitively (ASCII); by name. Deleted identities
+	// are left out. Each user once, with the name that matched.
+	SearchPeople(ctx context.Context, user UserID, prefix string, limit int) ([]Person, error)
+
 	// ListWebhooks returns the subscriptions that are not deleted, oldest
 	// first.
 	ListWebhooks(ctx context.Context) ([]Webhook, error)

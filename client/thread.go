@@ -4,6 +4,8 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/herald-chat/herald/wire"
 )
@@ -92,4 +94,15 @@ func (c *Client) RemoveParticipant(ctx context.Context, threadID, userID string)
 	r := threadRequest(http.MethodPost, threadID, "/participants/:remove")
 	r.body = wire.Identifier(userID)
 	return c.conn.do(ctx, r, nil)
+}
+
+// SearchPeople finds, by the start of a name, the people the caller shares
+// or shared a thread with (a Herald addition); max 0 lets the server
+// choose (20).
+func (c *Client) SearchPeople(ctx context.Context, q string, max int) (*wire.PeopleList, error) {
+	v := url.Values{"q": {q}}
+	if max > 0 {
+		v.Set("maxPageSize", strconv.Itoa(max))
+	}
+	return call[wire.PeopleList](ctx, c.conn, request{method: http.MethodGet, path: "/chat/people", query: v})
 }

@@ -49,6 +49,30 @@ func (s *Server) createThread(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// searchPeople answers GET /chat/people?q=&maxPageSize= (a Herald
+// addition): the people picker.
+func (s *Server) searchPeople(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.user(r)
+	if err != nil {
+		return err
+	}
+	q := query{r: r}
+	limit := q.int("maxPageSize")
+	if q.err != nil {
+		return q.err
+	}
+	ps, err := s.svc.SearchPeople(r.Context(), c, r.URL.Query().Get("q"), limit)
+	if err != nil {
+		return err
+	}
+	out := wire.PeopleList{Value: make([]wire.ChatParticipant, len(ps))}
+	for i, p := range ps {
+		out.Value[i] = wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(string(p.ID)), DisplayName: p.DisplayName}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) listThreads(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.user(r)
 	if err != nil {

@@ -12,6 +12,7 @@ func (s *Server) routes() {
 
 	s.route("POST /chat/threads", "CreateChatThread", s.createThread)
 	s.route("GET /chat/threads", "ListChatThreads", s.listThreads)
+	s.route("GET /chat/people", "SearchPeople", s.searchPeople)
 	s.route("GET /chat/threads/{threadId}", "GetChatThreadProperties", s.getThread)
 	s.route("PATCH /chat/threads/{threadId}", "UpdateChatThreadProperties", s.updateThread)
 	s.route("DELETE /chat/threads/{threadId}", "DeleteChatThread", s.deleteThread)

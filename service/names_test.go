@@ -84,3 +84,40 @@ func TestStrictCreationCreatesNothing(t *testing.T) {
 		t.Errorf("lenient creation: %v, %v, %v; want the thread, u_nobody refused", th.ID, refused, err)
 	}
 }
+
+// The people picker finds, by name, only people the caller shares a
+// thread with.
+func TestSearchPeople(t *testing.T) {
+	svc, _ := benchService(t)
+	ctx := context.Background()
+	named := func(name string) service.Caller {
+		id, tok, err := svc.CreateIdentity(ctx, service.NewIdentity{DisplayName: name, Scopes: []herald.Scope{herald.ScopeChat}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return service.Caller{User: id.ID, Token: tok.Token}
+	}
+	alice, carol := named("Alice"), named("Carol")
+	named("Caroline Stranger")
+	if _, _, err := svc.CreateThread(ctx, alice, service.NewThread{Topic: "x", Participants: []service.NewParticipant{{User: carol.User}}}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := svc.SearchPeople(ctx, alice, "car", 0)
+	if err != nil || len(ps) != 1 || ps[0].ID != carol.User || ps[0].DisplayName != "Carol" {
+		t.Errorf("Alice searching car: %+v, %v; want Carol only (Caroline shares no thread)", ps, err)
+	}
+	for _, tc := range []struct {
+		q      string
+		limit  int
+		reason herald.Reason
+	}{
+		{"", 0, herald.ReasonMissingField},
+		{strings.Repeat("x", 65), 0, herald.ReasonInvalidField},
+		{"c", 51, herald.ReasonInvalidPageSize},
+		{"c", -1, herald.ReasonInvalidPageSize},
+	} {
+		if _, err := svc.SearchPeople(ctx, alice, tc.q, tc.limit); herald.ErrorReason(err) != tc.reason {
+			t.Errorf("SearchPeople(%q, %d): %v, want %s", tc.q, tc.limit, err, tc.reason)
+		}
+	}
+}

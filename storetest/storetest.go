@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) herald.Store) {
 		{"AdminKey", testAdminKey},
 		{"Tickets", testTickets},
 		{"AccessKeys", testAccessKeys},
+		{"SearchPeople", testSearchPeople},
 		{"Webhooks", testWebhooks},
 		{"WebhookDeliveries", testWebhookDeliveries},
 		{"WebhookClaimConcurrent", testWebhookClaimConcurrent},

@@ -100,6 +100,11 @@ func Identifier(id string) CommunicationIdentifier {
 	return CommunicationIdentifier{RawID: id, CommunicationUser: &CommunicationUser{ID: id}}
 }
 
+// PeopleList is the answer to GET /chat/people: people by name.
+type PeopleList struct {
+	Value []ChatParticipant `json:"value"`
+}
+
 // ChatParticipant is a thread participant.
 type ChatParticipant struct {
 	CommunicationIdentifier CommunicationIdentifier `json:"communicationIdentifier"`

@@ -1627,6 +1627,10 @@ var ChatClient = class {
     const query = opts.strictParticipants ? { strictParticipants: "true" } : void 0;
     return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
+  /** searchPeople finds, by the start of a name, the people the caller shares or shared a thread with (a Herald addition). */
+  searchPeople(q, maxPageSize) {
+    return this.conn.json({ method: "GET", path: "/chat/people", query: { q, maxPageSize } });
+  }
   listThreads(opts = {}) {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });
   }
@@ -2309,6 +2313,22 @@ async function reloadParticipants() {
     failed(v.id, err, "list participants");
   }
 }
+var peopleAsked = "";
+async function suggestPeople(input) {
+  const q = input.value.trim();
+  if (!q || q.startsWith("u_") || q === peopleAsked) return;
+  peopleAsked = q;
+  try {
+    const r = await client.searchPeople(q, 10);
+    if (peopleAsked !== q) return;
+    const here = new Set(view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
+    $("people-list").replaceChildren(
+      ...r.value.filter((p) => !here.has(userIdOf(p.communicationIdentifier))).map((p) => h("option", { value: userIdOf(p.communicationIdentifier), label: `${p.displayName} (${userIdOf(p.communicationIdentifier)})` }))
+    );
+  } catch (err) {
+    console.warn(`herald: people search: ${describe(err)}`);
+  }
+}
 async function addParticipant(ev) {
   ev.preventDefault();
   const form = ev.target;
@@ -2399,6 +2419,8 @@ function main() {
   $("token-form").addEventListener("submit", (ev) => void tokenSignIn(ev));
   $("dev-form").addEventListener("submit", (ev) => void devSignIn(ev));
   $("new-thread").addEventListener("submit", (ev) => void createThread(ev));
+  const who = $("add-participant").elements.namedItem("user");
+  who.addEventListener("input", () => void suggestPeople(who));
   $("new-thread").elements.namedItem("participants").addEventListener("input", () => participantsError(""));
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev));

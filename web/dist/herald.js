@@ -1649,6 +1649,10 @@ var ChatClient = class {
     const query = opts.strictParticipants ? { strictParticipants: "true" } : void 0;
     return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
+  /** searchPeople finds, by the start of a name, the people the caller shares or shared a thread with (a Herald addition). */
+  searchPeople(q, maxPageSize) {
+    return this.conn.json({ method: "GET", path: "/chat/people", query: { q, maxPageSize } });
+  }
   listThreads(opts = {}) {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });
   }

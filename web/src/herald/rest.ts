@@ -124,6 +124,10 @@ export class ChatClient {
     const query = opts.strictParticipants ? { strictParticipants: "true" } : undefined;
     return this.conn.json({ method: "POST", path: "/chat/threads", body: req, query, headers: repeat(repeatabilityId) });
   }
+  /** searchPeople finds, by the start of a name, the people the caller shares or shared a thread with (a Herald addition). */
+  searchPeople(q: string, maxPageSize?: number): Promise<w.PeopleList> {
+    return this.conn.json({ method: "GET", path: "/chat/people", query: { q, maxPageSize } });
+  }
   listThreads(opts: ListThreadsOptions = {}): Promise<w.Page<w.ChatThreadItem>> {
     return this.conn.json({ method: "GET", path: "/chat/threads", query: { ...opts } });
   }

@@ -442,3 +442,8 @@ export interface DevLogin {
   token: string;
   expiresOn: string;
 }
+
+/** PeopleList is the answer to GET /chat/people (a Herald addition). */
+export interface PeopleList {
+  value: ChatParticipant[];
+}

@@ -652,6 +652,26 @@ async function reloadParticipants(): Promise<void> {
   }
 }
 
+/** suggestPeople fills the add form's suggestions with the people whose name starts with what was typed. */
+let peopleAsked = "";
+async function suggestPeople(input: HTMLInputElement): Promise<void> {
+  const q = input.value.trim();
+  if (!q || q.startsWith("u_") || q === peopleAsked) return;
+  peopleAsked = q;
+  try {
+    const r = await client!.searchPeople(q, 10);
+    if (peopleAsked !== q) return; // a newer question is on its way
+    const here = new Set(view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
+    $("people-list").replaceChildren(
+      ...r.value
+        .filter((p) => !here.has(userIdOf(p.communicationIdentifier)))
+        .map((p) => h("option", { value: userIdOf(p.communicationIdentifier), label: `${p.displayName} (${userIdOf(p.communicationIdentifier)})` })),
+    );
+  } catch (err) {
+    console.warn(`herald: people search: ${describe(err)}`);
+  }
+}
+
 async function addParticipant(ev: Event): Promise<void> {
   ev.preventDefault();
   const form = ev.target as HTMLFormElement;
@@ -761,6 +781,8 @@ function main(): void {
   $("token-form").addEventListener("submit", (ev) => void tokenSignIn(ev));
   $("dev-form").addEventListener("submit", (ev) => void devSignIn(ev));
   $("new-thread").addEventListener("submit", (ev) => void createThread(ev));
+  const who = ($("add-participant") as HTMLFormElement).elements.namedItem("user") as HTMLInputElement;
+  who.addEventListener("input", () => void suggestPeople(who));
   (($("new-thread") as HTMLFormElement).elements.namedItem("participants") as HTMLInputElement).addEventListener("input", () => participantsError(""));
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev as KeyboardEvent));

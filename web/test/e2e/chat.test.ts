@@ -274,3 +274,25 @@ test("creating a thread with an unknown participant creates nothing; the error s
   await page.click("#new-thread button[type=submit]");
   await page.locator("#thread-list li", { hasText: "plans" }).waitFor();
 });
+
+test("the people picker suggests, by name, only people who share a thread with you", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  const bob = await signIn(browser, server, "Bob");
+  const carol = await signIn(browser, server, "Carol");
+  await signIn(browser, server, "Carmen"); // shares no thread with Alice
+  const alice = await signIn(browser, server, "Alice");
+  const page = alice.page;
+  await createThreadIn(page, "all of us", [bob.id, carol.id]);
+  await createThreadIn(page, "just bob", [bob.id]);
+  await page.fill("#add-participant input[name=user]", "car");
+  const options = page.locator("#people-list option");
+  await eventually(async () => assert.equal(await options.count(), 1));
+  assert.equal(await options.first().getAttribute("value"), carol.id);
+  assert.match((await options.first().getAttribute("label")) ?? "", /^Carol \(u_/);
+  await shot(page, "people-picker");
+  await page.fill("#add-participant input[name=user]", carol.id); // what choosing the suggestion does
+  await page.click("#add-participant button[type=submit]");
+  await page.locator("#participants li", { hasText: "Carol" }).waitFor();
+});

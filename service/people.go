@@ -1,0 +1,38 @@
+package service
+
+import (
+	"context"
+	"unicode/utf8"
+
+	"github.com/herald-chat/herald"
+)
+
+// Bounds of a people search.
+const (
+	maxPeopleQuery    = 64
+	defaultPeopleSize = 20
+	maxPeopleSize     = 50
+)
+
+// SearchPeople finds, by name prefix, the people the caller shares or
+// shared a thread with: a people picker that shows names, and never anyone
+// the caller has no thread with. limit 0 means 20; at most 50.
+func (s *Service) SearchPeople(ctx context.Context, c Caller, prefix string, limit int) ([]herald.Person, error) {
+	switch n := utf8.RuneCountInString(prefix); {
+	case n == 0:
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonMissingField, "q is required: the start of a name").WithTarget("q")
+	case n > maxPeopleQuery || !utf8.ValidString(prefix):
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "q must be valid text of at most %d characters", maxPeopleQuery).WithTarget("q")
+	}
+	switch {
+	case limit == 0:
+		limit = defaultPeopleSize
+	case limit < 0 || limit > maxPeopleSize:
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize, "maxPageSize must be 1 to %d for a people search", maxPeopleSize).WithTarget("maxPageSize")
+	}
+	ps, err := s.store.SearchPeople(ctx, c.User, prefix, limit)
+	if err != nil {
+		return nil, internal("search people", err)
+	}
+	return ps, nil
+}
