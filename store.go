@@ -34,6 +34,10 @@ type Store interface {
 // transaction's own writes.
 type Reader interface {
 	GetIdentity(ctx context.Context, id UserID) (Identity, error)
+	// ListIdentities returns up to limit identities that have a display
+	// name starting with prefix (case-insensitively, ASCII; "" matches
+	// every name) and are not deleted, by name.
+	ListIdentities(ctx context.Context, prefix string, limit int) ([]Identity, error)
 	GetToken(ctx context.Context, id TokenID) (Token, error)
 	// ListSigningKeys returns the token signing keys, oldest generation
 	// first.

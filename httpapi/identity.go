@@ -132,3 +132,32 @@ func minutes(m *int) time.Duration {
 	}
 	return time.Duration(*m) * time.Minute
 }
+
+// listIdentities answers GET /identities?name=&maxPageSize= (admin key; a
+// Herald addition): the directory of named identities.
+func (s *Server) listIdentities(w http.ResponseWriter, r *http.Request) error {
+	if err := s.admin(r); err != nil {
+		return err
+	}
+	return s.writeDirectory(w, r)
+}
+
+// writeDirectory writes the identities whose name starts with ?name=.
+func (s *Server) writeDirectory(w http.ResponseWriter, r *http.Request) error {
+	q := query{r: r}
+	limit := q.int("maxPageSize")
+	if q.err != nil {
+		return q.err
+	}
+	is, err := s.svc.Directory(r.Context(), r.URL.Query().Get("name"), limit)
+	if err != nil {
+		return err
+	}
+	out := wire.IdentityList{Value: make([]wire.Identity, len(is))}
+	for i, ident := range is {
+		out.Value[i] = wire.Identity{ID: string(ident.ID), DisplayName: ident.DisplayName, CreatedOn: ident.CreatedAt,
+			LastTokenIssuedAt: wire.Opt(ident.LastTokenIssuedAt)}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

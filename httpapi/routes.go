@@ -5,6 +5,7 @@ package httpapi
 func (s *Server) routes() {
 	s.route("POST /identities", "CreateIdentity", s.createIdentity)
 	s.route("GET /identities/{userId}", "GetIdentity", s.getIdentity)
+	s.route("GET /identities", "ListIdentities", s.listIdentities)
 	s.route("DELETE /identities/{userId}", "DeleteIdentity", s.deleteIdentity)
 	s.route("POST /identities/{userId}/:issueAccessToken", "IssueAccessToken", s.issueToken)
 	s.route("POST /identities/{userId}/:revokeAccessTokens", "RevokeAccessTokens", s.revokeTokens)

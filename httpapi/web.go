@@ -69,6 +69,7 @@ func (s *Server) webRoutes() {
 	if s.cfg.DevLogin {
 		s.log.Warn("dev login is enabled: anyone who can reach this server can create identities and chat tokens (POST /dev/login); never enable it in production")
 		s.route("POST /dev/login", "DevLogin", s.devLogin)
+		s.route("GET /dev/people", "DevDirectory", s.writeDirectory) // who exists, for the sign-in page: development only, like /dev/login
 	}
 }
 

@@ -36,3 +36,23 @@ func (s *Service) SearchPeople(ctx context.Context, c Caller, prefix string, lim
 	}
 	return ps, nil
 }
+
+// Directory lists, by name prefix ("" for all), the named identities that
+// are not deleted: the admin's directory, and the development sign-in's
+// list of who exists. limit 0 means 20; at most 50.
+func (s *Service) Directory(ctx context.Context, prefix string, limit int) ([]herald.Identity, error) {
+	if utf8.RuneCountInString(prefix) > maxPeopleQuery || !utf8.ValidString(prefix) {
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "name must be valid text of at most %d characters", maxPeopleQuery).WithTarget("name")
+	}
+	switch {
+	case limit == 0:
+		limit = defaultPeopleSize
+	case limit < 0 || limit > maxPeopleSize:
+		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize, "maxPageSize must be 1 to %d for the directory", maxPeopleSize).WithTarget("maxPageSize")
+	}
+	is, err := s.store.ListIdentities(ctx, prefix, limit)
+	if err != nil {
+		return nil, internal("list identities", err)
+	}
+	return is, nil
+}

@@ -29,3 +29,15 @@ func (r queries) SearchPeople(ctx context.Context, user herald.UserID, prefix st
 	}
 	return ps, nil
 }
+
+// ListIdentities returns the named, live identities whose name starts
+// with prefix, by name.
+func (r queries) ListIdentities(ctx context.Context, prefix string, limit int) ([]herald.Identity, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT `+identityColumns+` FROM identities WHERE deleted_at = 0 AND display_name <> ''
+		AND lower(display_name) LIKE ?1 ESCAPE '\' ORDER BY display_name, id LIMIT ?2`, likePrefix(prefix), limit)
+	is, err := collect(rows, err, func(s scanner, i *herald.Identity) error { return scanIdentity(s, i) })
+	if err != nil {
+		return nil, classify(err, "list identities")
+	}
+	return is, nil
+}

@@ -51,4 +51,26 @@ func testSearchPeople(t *testing.T, s herald.Store) {
 		}
 		wantDiff(t, "SearchPeople("+tc.prefix+")", tc.want, got)
 	}
+
+	// The directory: named, live identities by name prefix.
+	for _, tc := range []struct {
+		prefix string
+		limit  int
+		want   []herald.UserID
+	}{
+		{"car", 10, []herald.UserID{"u_stranger", "u_carol"}},
+		{"", 10, []herald.UserID{"u_pct", "u_stranger", "u_carol", "u_me"}},
+		{"", 2, []herald.UserID{"u_pct", "u_stranger"}},
+		{"cass", 10, nil}, // the identity has no name (only a participation does)
+	} {
+		is, err := s.ListIdentities(ctx, tc.prefix, tc.limit)
+		if err != nil {
+			t.Fatalf("ListIdentities(%q): %v", tc.prefix, err)
+		}
+		var got []herald.UserID
+		for _, i := range is {
+			got = append(got, i.ID)
+		}
+		wantDiff(t, "ListIdentities("+tc.prefix+")", tc.want, got)
+	}
 }

@@ -62,6 +62,11 @@ type Identity struct {
 	LastTokenIssuedAt *time.Time `json:"lastTokenIssuedAt,omitempty"`
 }
 
+// IdentityList is the answer to GET /identities (a Herald addition).
+type IdentityList struct {
+	Value []Identity `json:"value"`
+}
+
 // TokenInfo is one entry of GET /identities/{id}/tokens: the issue log,
 // never the token itself.
 type TokenInfo struct {

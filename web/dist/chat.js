@@ -2439,5 +2439,30 @@ function main() {
     }
   }
   $("dev-form").hidden = document.body.dataset.devLogin !== "on";
+  if (document.body.dataset.devLogin === "on") void showDevPeople();
+}
+async function showDevPeople() {
+  try {
+    const resp = await fetch(`${BASE}/dev/people?maxPageSize=50`, { cache: "no-store" });
+    if (!resp.ok) return;
+    const people = (await resp.json()).value;
+    if (!people.length) return;
+    const form = $("dev-form");
+    $("dev-people-list").replaceChildren(
+      ...people.map(
+        (p) => h(
+          "li",
+          {},
+          h("button", { type: "button", class: "link", title: p.id, onclick: () => {
+            form.elements.namedItem("name").value = p.displayName ?? "";
+            form.requestSubmit();
+          } }, p.displayName ?? p.id)
+        )
+      )
+    );
+    $("dev-people").hidden = false;
+  } catch (err) {
+    console.warn(`herald: dev directory: ${describe(err)}`);
+  }
 }
 main();

@@ -802,6 +802,33 @@ function main(): void {
   }
   // The server marks the page when it runs with --dev-login.
   $("dev-form").hidden = document.body.dataset.devLogin !== "on";
+  if (document.body.dataset.devLogin === "on") void showDevPeople();
+}
+
+/** showDevPeople lists who exists on a --dev-login server: one click signs in as them. */
+async function showDevPeople(): Promise<void> {
+  try {
+    const resp = await fetch(`${BASE}/dev/people?maxPageSize=50`, { cache: "no-store" });
+    if (!resp.ok) return;
+    const people = ((await resp.json()) as { value: { id: string; displayName?: string }[] }).value;
+    if (!people.length) return;
+    const form = $("dev-form") as HTMLFormElement;
+    $("dev-people-list").replaceChildren(
+      ...people.map((p) =>
+        h(
+          "li",
+          {},
+          h("button", { type: "button", class: "link", title: p.id, onclick: () => {
+            (form.elements.namedItem("name") as HTMLInputElement).value = p.displayName ?? "";
+            form.requestSubmit();
+          } }, p.displayName ?? p.id),
+        ),
+      ),
+    );
+    $("dev-people").hidden = false;
+  } catch (err) {
+    console.warn(`herald: dev directory: ${describe(err)}`);
+  }
 }
 
 main();

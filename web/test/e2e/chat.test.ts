@@ -296,3 +296,18 @@ test("the people picker suggests, by name, only people who share a thread with y
   await page.click("#add-participant button[type=submit]");
   await page.locator("#participants li", { hasText: "Carol" }).waitFor();
 });
+
+test("the dev sign-in lists who is already here; one click signs in as them", { skip: SKIP, timeout: 120_000 }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  cleanup(t, () => browser.close(), () => server.stop());
+  const frank = await signIn(browser, server, "Frank");
+  await server.admin.createIdentity({ displayName: "Grace" });
+  const { page } = await openContext(browser);
+  await page.goto(server.url + "/");
+  const list = page.locator("#dev-people-list button");
+  await eventually(async () => assert.deepEqual(await list.allTextContents(), ["Frank", "Grace"]));
+  await shot(page, "dev-directory");
+  await list.filter({ hasText: "Frank" }).click();
+  await page.locator("#me-id", { hasText: frank.id }).waitFor();
+});
