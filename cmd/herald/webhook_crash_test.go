@@ -6,6 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -154,4 +158,31 @@ func TestWebhooksSurviveKill(t *testing.T) {
 		t.Errorf("deliveries: %v, want no dead letters", got.Deliveries)
 	}
 	t.Logf("acknowledged before kill: %d; all reached the webhook; repeats (at least once): %d; deliveries %v", n.Load(), dupes, got.Deliveries)
+
+	// The CLI reads the same log.
+	cli := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "HERALD_URL="+srv.url, "HERALD_ADMIN_KEY="+crashAdminKey)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("herald %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := cli("webhook", "list"); !strings.Contains(out, hook.ID) || !strings.Contains(out, strconv.Itoa(got.Deliveries["delivered"])) {
+		t.Errorf("herald webhook list:\n%s\nwant %s with %d delivered", out, hook.ID, got.Deliveries["delivered"])
+	}
+	var page wire.WebhookDeliveryList
+	if err := json.Unmarshal([]byte(cli("webhook", "deliveries", hook.ID, "--state", "delivered", "--max", "3", "-o", "json")), &page); err != nil || len(page.Value) != 3 {
+		t.Fatalf("herald webhook deliveries -o json: %v, %d rows; want 3", err, len(page.Value))
+	}
+	first := page.Value[0]
+	if out := cli("webhook", "delivery", hook.ID, strconv.FormatInt(first.ID, 10)); !strings.Contains(out, "ATTEMPT") || !strings.Contains(out, first.ThreadID) {
+		t.Errorf("herald webhook delivery:\n%s\nwant the attempt log of %s", out, first.ThreadID)
+	}
+	retry := exec.Command(bin, "webhook", "retry", hook.ID, strconv.FormatInt(first.ID, 10))
+	retry.Env = append(os.Environ(), "HERALD_URL="+srv.url, "HERALD_ADMIN_KEY="+crashAdminKey)
+	if out, err := retry.CombinedOutput(); err == nil || !strings.Contains(string(out), "dead") {
+		t.Errorf("herald webhook retry of a delivered delivery: %v\n%s\nwant refused (only dead letters)", err, out)
+	}
 }

@@ -2240,6 +2240,7 @@ async function deleteMessage(m) {
     failed(view.id, err, "delete message");
   }
 }
+var sendQueue = Promise.resolve();
 async function send(ev) {
   ev.preventDefault();
   const v = view;
@@ -2247,8 +2248,10 @@ async function send(ev) {
   const content = input.value;
   if (!v || !content.trim()) return;
   input.value = "";
+  const turn = sendQueue.then(() => rt.send(v.id, { content, senderDisplayName: me.name, clientMessageId: crypto.randomUUID() }));
+  sendQueue = turn.catch(() => void 0);
   try {
-    const r = await rt.send(v.id, { content, senderDisplayName: me.name, clientMessageId: crypto.randomUUID() });
+    const r = await turn;
     if (view === v && !v.messages.has(r.id)) {
       v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: (/* @__PURE__ */ new Date()).toISOString(), senderCommunicationIdentifier: identifier(me.id), senderDisplayName: me.name });
       renderMessages(true);

@@ -567,6 +567,9 @@ async function deleteMessage(m: ChatMessage): Promise<void> {
   }
 }
 
+/** sendQueue chains the page's sends so they commit in the order typed. */
+let sendQueue: Promise<unknown> = Promise.resolve();
+
 async function send(ev: Event): Promise<void> {
   ev.preventDefault();
   const v = view;
@@ -574,8 +577,12 @@ async function send(ev: Event): Promise<void> {
   const content = input.value;
   if (!v || !content.trim()) return;
   input.value = "";
+  // One send at a time, in the order typed: two quick Enters are two requests
+  // that could otherwise commit in either order.
+  const turn = sendQueue.then(() => rt!.send(v.id, { content, senderDisplayName: me!.name, clientMessageId: crypto.randomUUID() }));
+  sendQueue = turn.catch(() => undefined);
   try {
-    const r = await rt!.send(v.id, { content, senderDisplayName: me!.name, clientMessageId: crypto.randomUUID() });
+    const r = await turn;
     if (view === v && !v.messages.has(r.id)) {
       // Shown at once; the chatMessageReceived event replaces it.
       v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: new Date().toISOString(), senderCommunicationIdentifier: identifier(me!.id), senderDisplayName: me!.name });
