@@ -90,13 +90,7 @@ func TestStrictCreationCreatesNothing(t *testing.T) {
 func TestSearchPeople(t *testing.T) {
 	svc, _ := benchService(t)
 	ctx := context.Background()
-	named := func(name string) service.Caller {
-		id, tok, err := svc.CreateIdentity(ctx, service.NewIdentity{DisplayName: name, Scopes: []herald.Scope{herald.ScopeChat}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return service.Caller{User: id.ID, Token: tok.Token}
-	}
+	named := func(name string) service.Caller { return namedCaller(t, svc, name) }
 	alice, carol := named("Alice"), named("Carol")
 	named("Caroline Stranger")
 	if _, _, err := svc.CreateThread(ctx, alice, service.NewThread{Topic: "x", Participants: []service.NewParticipant{{User: carol.User}}}); err != nil {
@@ -120,4 +114,14 @@ func TestSearchPeople(t *testing.T) {
 			t.Errorf("SearchPeople(%q, %d): %v, want %s", tc.q, tc.limit, err, tc.reason)
 		}
 	}
+}
+
+// namedCaller creates an identity with a display name and a chat token.
+func namedCaller(t *testing.T, svc *service.Service, name string) service.Caller {
+	t.Helper()
+	id, tok, err := svc.CreateIdentity(context.Background(), service.NewIdentity{DisplayName: name, Scopes: []herald.Scope{herald.ScopeChat}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return service.Caller{User: id.ID, Token: tok.Token}
 }

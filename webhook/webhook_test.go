@@ -28,7 +28,7 @@ import (
 // receiver is a webhook endpoint: it answers the validation handshakes,
 // checks every delivery's signature, and records the events it accepted.
 type receiver struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	mu     sync.Mutex
 	secret string
@@ -40,7 +40,7 @@ type receiver struct {
 	ctypes []string
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{t: t, events: map[string]map[string]any{}, types: map[string]int{}, status: func(int) int { return 200 }}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
@@ -98,7 +98,7 @@ type fixture struct {
 	d     *webhook.Dispatcher
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
 	if err != nil {
@@ -120,7 +120,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{svc: svc, store: store, clock: clock, d: d}
 }
 
-func (f *fixture) caller(t *testing.T) service.Caller {
+func (f *fixture) caller(t testing.TB) service.Caller {
 	id, tok, err := f.svc.CreateIdentity(t.Context(), service.NewIdentity{Scopes: []herald.Scope{herald.ScopeChat}})
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func (f *fixture) caller(t *testing.T) service.Caller {
 	return service.Caller{User: id.ID, Token: tok.Token}
 }
 
-func (f *fixture) subscribe(t *testing.T, r *receiver, spec webhook.Spec) herald.Webhook {
+func (f *fixture) subscribe(t testing.TB, r *receiver, spec webhook.Spec) herald.Webhook {
 	spec.URL = r.srv.URL + "/hook"
 	w, err := f.d.Create(t.Context(), spec)
 	if err != nil {
@@ -136,6 +136,15 @@ func (f *fixture) subscribe(t *testing.T, r *receiver, spec webhook.Spec) herald
 	}
 	r.secret = w.Secret
 	return w
+}
+
+// sendOne sends one message in a new thread of a new user.
+func (f *fixture) sendOne(t testing.TB) {
+	alice := f.caller(t)
+	th, _, err := f.svc.CreateThread(t.Context(), alice, service.NewThread{Topic: "x"})
+	must(t, err)
+	_, err = f.svc.SendMessage(t.Context(), alice, th.ID, service.NewMessage{Content: "hi"})
+	must(t, err)
 }
 
 // drain runs the dispatcher until nothing is due.
@@ -179,7 +188,7 @@ func everything(t *testing.T, f *fixture) (alice, bob, carol service.Caller, thr
 	return alice, bob, carol, th.ID
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -267,11 +276,7 @@ func TestRetriesThenDelivers(t *testing.T) {
 		return 200
 	}
 	w := f.subscribe(t, r, webhook.Spec{EventTypes: []string{webhook.TypeMessageReceivedInThread}})
-	alice := f.caller(t)
-	th, _, err := f.svc.CreateThread(t.Context(), alice, service.NewThread{Topic: "x"})
-	must(t, err)
-	_, err = f.svc.SendMessage(t.Context(), alice, th.ID, service.NewMessage{Content: "hi"})
-	must(t, err)
+	f.sendOne(t)
 
 	f.drain(t) // first attempt: 500
 	for i, wait := range []time.Duration{10 * time.Second, 30 * time.Second, time.Minute} {
@@ -309,12 +314,9 @@ func TestDeadLetterAndRetry(t *testing.T) {
 		return 200
 	}
 	w := f.subscribe(t, r, webhook.Spec{EventTypes: []string{webhook.TypeMessageReceivedInThread}})
-	alice := f.caller(t)
-	th, _, err := f.svc.CreateThread(t.Context(), alice, service.NewThread{Topic: "x"})
-	must(t, err)
-	_, err = f.svc.SendMessage(t.Context(), alice, th.ID, service.NewMessage{Content: "hi"})
-	must(t, err)
+	f.sendOne(t)
 	var ds []herald.WebhookDelivery
+	var err error
 	for range 40 { // each attempt when it is due
 		f.drain(t)
 		ds, err = f.store.ListWebhookDeliveries(t.Context(), herald.WebhookDeliveryFilter{Webhook: w.ID})
