@@ -2003,10 +2003,12 @@ async function createThread(ev) {
   ev.preventDefault();
   const form = ev.target;
   const topic = field(form, "topic");
-  const ids = field(form, "participants").split(/[\s,]+/).filter(Boolean);
+  const raw = field(form, "participants");
+  const entries = raw.split(raw.includes(",") ? /\s*,\s*/ : /\s+/).filter(Boolean);
   if (!topic) return formError(form, "Give the thread a topic.");
   participantsError("");
   try {
+    const ids = await resolvePeople(entries);
     const r = await client.createThread(
       { topic, participants: [{ communicationIdentifier: identifier(me.id), displayName: me.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
       crypto.randomUUID(),
@@ -2021,6 +2023,27 @@ async function createThread(ev) {
     if (err instanceof HeraldError && err.target === "participants") participantsError(err.message);
     else formError(form, describe(err));
   }
+}
+async function resolvePeople(entries) {
+  const ids = [];
+  for (const e of entries) {
+    if (e.startsWith("u_")) {
+      ids.push(e);
+      continue;
+    }
+    const found = (await client.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
+    if (found.length !== 1) {
+      throw new HeraldError({
+        code: "invalid",
+        reason: "invalid_field",
+        target: "participants",
+        status: 400,
+        message: found.length ? `more than one person is called “${e}”: paste their id instead` : `no one called “${e}” shares a thread with you: paste their id (u_…) instead`
+      });
+    }
+    ids.push(userIdOf(found[0].communicationIdentifier));
+  }
+  return ids;
 }
 function participantsError(text) {
   const input = $("new-thread").elements.namedItem("participants");

@@ -290,10 +290,12 @@ async function createThread(ev: Event): Promise<void> {
   ev.preventDefault();
   const form = ev.target as HTMLFormElement;
   const topic = field(form, "topic");
-  const ids = field(form, "participants").split(/[\s,]+/).filter(Boolean);
+  const raw = field(form, "participants");
+  const entries = raw.split(raw.includes(",") ? /\s*,\s*/ : /\s+/).filter(Boolean);
   if (!topic) return formError(form, "Give the thread a topic.");
   participantsError("");
   try {
+    const ids = await resolvePeople(entries);
     // Strict: one participant that cannot be added creates nothing, and the error sits by the field.
     const r = await client!.createThread(
       { topic, participants: [{ communicationIdentifier: identifier(me!.id), displayName: me!.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
@@ -309,6 +311,27 @@ async function createThread(ev: Event): Promise<void> {
     if (err instanceof HeraldError && err.target === "participants") participantsError(err.message);
     else formError(form, describe(err));
   }
+}
+
+/**
+ * resolvePeople turns the new-thread form's entries into ids: an id stays as typed; a name must be exactly one
+ * person who shares a thread with you (the people search), else the error names it.
+ */
+async function resolvePeople(entries: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const e of entries) {
+    if (e.startsWith("u_")) {
+      ids.push(e);
+      continue;
+    }
+    const found = (await client!.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
+    if (found.length !== 1) {
+      throw new HeraldError({ code: "invalid", reason: "invalid_field", target: "participants", status: 400,
+        message: found.length ? `more than one person is called “${e}”: paste their id instead` : `no one called “${e}” shares a thread with you: paste their id (u_…) instead` });
+    }
+    ids.push(userIdOf(found[0]!.communicationIdentifier));
+  }
+  return ids;
 }
 
 /** participantsError shows (or, with "", clears) the error of the new-thread form's participants field. */

@@ -295,6 +295,18 @@ test("the people picker suggests, by name, only people who share a thread with y
   await page.fill("#add-participant input[name=user]", carol.id); // what choosing the suggestion does
   await page.click("#add-participant button[type=submit]");
   await page.locator("#participants li", { hasText: "Carol" }).waitFor();
+
+  // The new-thread form takes names too: a name is one person who shares a thread with you.
+  await page.fill("#new-thread input[name=topic]", "by name");
+  await page.fill("#new-thread input[name=participants]", "carmen");
+  await page.click("#new-thread button[type=submit]");
+  await page.locator("#participants-error", { hasText: "no one called “carmen” shares a thread with you" }).waitFor();
+  await page.fill("#new-thread input[name=participants]", "carol, BOB");
+  await page.click("#new-thread button[type=submit]");
+  await page.locator("#thread-title", { hasText: "by name" }).or(page.locator("#thread-list li", { hasText: "by name" })).first().waitFor();
+  await page.locator("#participants li", { hasText: "Bob" }).waitFor();
+  await page.locator("#participants li", { hasText: "Carol" }).waitFor();
+  assert.equal(await page.locator("#participants li").count(), 3);
 });
 
 test("the dev sign-in lists who is already here; one click signs in as them", { skip: SKIP, timeout: 120_000 }, async (t) => {
