@@ -3,6 +3,7 @@
 // key, drives Debian's chromium through playwright-core, and keeps
 // screenshots in web/test-results/screenshots/.
 
+import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -165,11 +166,17 @@ export async function openThreadIn(page: Page, threadId: string): Promise<void> 
 
 /** createThreadIn creates a thread from the page's form and returns its id. */
 export async function createThreadIn(page: Page, topic: string, participants: string[]): Promise<string> {
+  // The thread open before, if any: the new one has opened when the id shown changes.
+  const before = (await page.locator("#thread-id").isVisible()) ? ((await page.textContent("#thread-id")) ?? "").trim() : "";
   await page.fill("#new-thread input[name=topic]", topic);
   await page.fill("#new-thread input[name=participants]", participants.join(" "));
   await page.click("#new-thread button[type=submit]");
-  await page.locator("#thread-id", { hasText: "t_" }).waitFor();
-  return (await page.textContent("#thread-id"))!.trim();
+  let id = "";
+  await eventually(async () => {
+    id = ((await page.textContent("#thread-id")) ?? "").trim();
+    assert.ok(id.startsWith("t_") && id !== before, `the new thread opened (shown: ${id || "nothing"}, before: ${before || "nothing"})`);
+  });
+  return id;
 }
 
 /** sendIn types a message in the composer and sends it with Enter. */
