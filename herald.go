@@ -188,6 +188,14 @@ const (
 	EventReadReceiptReceived     EventType = "readReceiptReceived"
 )
 
+// EventTypes returns every event type a real-time client can handle, in
+// the order above: what a client that wants everything declares in hello.
+func EventTypes() []EventType {
+	return []EventType{EventMessageReceived, EventMessageEdited, EventMessageDeleted, EventThreadCreated,
+		EventThreadPropertiesUpdated, EventThreadDeleted, EventParticipantsAdded, EventParticipantsRemoved,
+		EventTypingIndicatorReceived, EventReadReceiptReceived}
+}
+
 // Event is one entry of a thread's sequenced history. Every change to a
 // thread appends exactly one Event, whose Seq is allocated in the same
 // transaction that commits the change.

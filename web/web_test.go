@@ -2,26 +2,14 @@ package web_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/herald-chat/herald"
-	"github.com/herald-chat/herald/doctor"
-	"github.com/herald-chat/herald/httpapi"
-	"github.com/herald-chat/herald/hub"
-	"github.com/herald-chat/herald/inmem"
-	"github.com/herald-chat/herald/service"
-	"github.com/herald-chat/herald/sqlite"
-	"github.com/herald-chat/herald/token"
+	"github.com/herald-chat/herald/heraldtest"
 	"github.com/herald-chat/herald/web"
 	"github.com/herald-chat/herald/wire"
 )
@@ -43,36 +31,7 @@ func TestDistHasThePages(t *testing.T) {
 // dev login.
 func mustServe(tb testing.TB, devLogin bool) string {
 	tb.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "herald.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clock, ids, broker := herald.SystemClock{}, herald.RandomIDs{}, inmem.New()
-	svc, err := service.New(store, token.New(key, "", "", clock), broker, clock, ids, service.DefaultLimits())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{}, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	api, err := httpapi.New(svc, store, clock, ids, httpapi.Config{AdminKey: "hak_test", Hub: h, DevLogin: devLogin, Doctor: doctor.New(store, clock)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := httptest.NewServer(api)
-	tb.Cleanup(func() {
-		h.Close()
-		srv.Close()
-		api.Close()
-		store.Close()
-	})
-	return srv.URL
+	return heraldtest.Start(tb, heraldtest.Options{DevLogin: devLogin}).URL
 }
 
 type answer struct {
@@ -192,7 +151,7 @@ func TestDevLogin(t *testing.T) {
 	// A deleted identity stays deleted: its name does not bring it back.
 	var bea struct{ ID string }
 	json.Unmarshal(mustDo(t, "POST", url+"/dev/login", "", `{"name":"Cid"}`).body, &bea)
-	if d := mustDo(t, "DELETE", url+"/identities/"+bea.ID, "hak_test", ""); d.status != http.StatusNoContent {
+	if d := mustDo(t, "DELETE", url+"/identities/"+bea.ID, heraldtest.AdminKey, ""); d.status != http.StatusNoContent {
 		t.Fatalf("delete Cid: got %d %s", d.status, d.body)
 	}
 	if a := mustDo(t, "POST", url+"/dev/login", "", `{"name":"Cid"}`); a.status != http.StatusConflict || a.reason() != "identity_deleted" {

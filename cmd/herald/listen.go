@@ -24,15 +24,6 @@ type ListenCmd struct {
 	Threads   []string `name:"thread" placeholder:"THREAD" help:"Print only this thread's events (repeat for more; default: all)."`
 }
 
-// listenEvents are the event types listen declares in hello: all of them,
-// so that everything it receives is acknowledged.
-var listenEvents = []herald.EventType{
-	herald.EventMessageReceived, herald.EventMessageEdited, herald.EventMessageDeleted,
-	herald.EventThreadCreated, herald.EventThreadPropertiesUpdated, herald.EventThreadDeleted,
-	herald.EventParticipantsAdded, herald.EventParticipantsRemoved,
-	herald.EventTypingIndicatorReceived, herald.EventReadReceiptReceived,
-}
-
 // Run listens until the context ends (Ctrl-C), which is a clean exit.
 func (c *ListenCmd) Run(g *Globals) error {
 	cl, err := g.user()
@@ -44,7 +35,7 @@ func (c *ListenCmd) Run(g *Globals) error {
 		p.only[t] = true
 	}
 	rt := cl.Realtime(client.RealtimeOptions{Transport: c.Transport})
-	for _, t := range listenEvents {
+	for _, t := range herald.EventTypes() {
 		rt.On(t, p.event)
 	}
 	rt.OnState(p.state)

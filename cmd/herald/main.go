@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 2
 	}
-	if err := kctx.Run(&cli.Globals); err != nil {
+	if err := kctx.Run(&cli.Globals, benchEnv(&cli.Globals)); err != nil {
 		printError(stderr, explain(err, cli.Globals.URL))
 		return 1
 	}

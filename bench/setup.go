@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -12,22 +12,22 @@ import (
 	"github.com/herald-chat/herald/wire"
 )
 
-// benchUser is an identity the load generator created, with a chat token.
-type benchUser struct {
+// user is an identity the load generator created, with a chat token.
+type user struct {
 	ID    string `json:"id"`
 	Token string `json:"token"`
 }
 
-// benchThread is a thread the load generator created and its participants,
+// thread is a thread the load generator created and its participants,
 // the creator first.
-type benchThread struct {
+type thread struct {
 	ID      string
-	Members []benchUser
+	Members []user
 }
 
-// benchParallel runs fn(0..n-1), at most conc at a time, and returns the first
+// parallel runs fn(0..n-1), at most conc at a time, and returns the first
 // error; after an error or the end of ctx no new call starts.
-func benchParallel(ctx context.Context, n, conc int, fn func(ctx context.Context, i int) error) error {
+func parallel(ctx context.Context, n, conc int, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -56,12 +56,12 @@ func benchParallel(ctx context.Context, n, conc int, fn func(ctx context.Context
 }
 
 // createUsers creates n identities, each with a chat token.
-func (r *benchRun) createUsers(n int) ([]benchUser, error) {
-	users := make([]benchUser, n)
+func (r *runner) createUsers(n int) ([]user, error) {
+	users := make([]user, n)
 	var made atomic.Int64
 	stop := r.progress(func(time.Duration) string { return fmt.Sprintf("setup: %d/%d identities", made.Load(), n) })
 	defer stop()
-	err := benchParallel(r.ctx, n, r.o.SetupConcurrency, func(ctx context.Context, i int) error {
+	err := parallel(r.ctx, n, r.o.SetupConcurrency, func(ctx context.Context, i int) error {
 		resp, err := r.admin.CreateIdentity(ctx, wire.CreateIdentityRequest{CreateTokenWithScopes: []string{"chat"}})
 		if err != nil {
 			return fmt.Errorf("create identity: %w", err)
@@ -69,7 +69,7 @@ func (r *benchRun) createUsers(n int) ([]benchUser, error) {
 		if resp.AccessToken == nil {
 			return fmt.Errorf("create identity %s: no token in the answer", resp.Identity.ID)
 		}
-		users[i] = benchUser{ID: resp.Identity.ID, Token: resp.AccessToken.Token}
+		users[i] = user{ID: resp.Identity.ID, Token: resp.AccessToken.Token}
 		made.Add(1)
 		return nil
 	})
@@ -79,15 +79,15 @@ func (r *benchRun) createUsers(n int) ([]benchUser, error) {
 
 // createThreads makes one thread per group of members, created by the
 // first member, the others added in batches of --add-batch.
-func (r *benchRun) createThreads(groups [][]benchUser) ([]benchThread, error) {
-	threads := make([]benchThread, len(groups))
-	err := benchParallel(r.ctx, len(groups), r.o.SetupConcurrency, func(ctx context.Context, i int) error {
+func (r *runner) createThreads(groups [][]user) ([]thread, error) {
+	threads := make([]thread, len(groups))
+	err := parallel(r.ctx, len(groups), r.o.SetupConcurrency, func(ctx context.Context, i int) error {
 		members := groups[i]
 		creator := r.user(members[0].Token)
 		rest := members[1:]
 		first := rest[:min(len(rest), r.o.AddBatch)]
 		resp, err := creator.CreateThread(ctx, wire.CreateThreadRequest{Topic: fmt.Sprintf("bench %s %d", r.res.Name, i),
-			Participants: benchParticipants(first)}, "")
+			Participants: participants(first)}, "")
 		if err != nil {
 			return fmt.Errorf("create thread: %w", err)
 		}
@@ -98,7 +98,7 @@ func (r *benchRun) createThreads(groups [][]benchUser) ([]benchThread, error) {
 		for rest = rest[len(first):]; len(rest) > 0; {
 			batch := rest[:min(len(rest), r.o.AddBatch)]
 			rest = rest[len(batch):]
-			add, err := creator.AddParticipants(ctx, resp.ChatThread.ID, wire.AddParticipantsRequest{Participants: benchParticipants(batch)})
+			add, err := creator.AddParticipants(ctx, resp.ChatThread.ID, wire.AddParticipantsRequest{Participants: participants(batch)})
 			if err != nil {
 				return fmt.Errorf("add participants: %w (a thread of %d needs a server started with --max-participants %d or more)",
 					err, len(members), len(members))
@@ -109,14 +109,14 @@ func (r *benchRun) createThreads(groups [][]benchUser) ([]benchThread, error) {
 					n, p.Target, p.Reason, p.Message, len(members), len(members))
 			}
 		}
-		threads[i] = benchThread{ID: resp.ChatThread.ID, Members: members}
+		threads[i] = thread{ID: resp.ChatThread.ID, Members: members}
 		return nil
 	})
 	r.res.Setup.Threads += len(groups)
 	return threads, err
 }
 
-func benchParticipants(us []benchUser) []wire.ChatParticipant {
+func participants(us []user) []wire.ChatParticipant {
 	ps := make([]wire.ChatParticipant, len(us))
 	for i, u := range us {
 		ps[i] = wire.ChatParticipant{CommunicationIdentifier: wire.Identifier(u.ID)}
@@ -126,14 +126,14 @@ func benchParticipants(us []benchUser) []wire.ChatParticipant {
 
 // openStream dials a stream and reads until caughtUp, answering pings: the
 // connection is then live.
-func (r *benchRun) openStream(ctx context.Context, token string) (benchStream, error) {
-	return benchOpenStream(ctx, r.o.Transport, r.base, r.hc, token)
+func (r *runner) openStream(ctx context.Context, token string) (stream, error) {
+	return openStream(ctx, r.o.Transport, r.base, r.hc, token)
 }
 
-func benchOpenStream(ctx context.Context, transport string, base *url.URL, hc *http.Client, token string) (benchStream, error) {
+func openStream(ctx context.Context, transport string, base *url.URL, hc *http.Client, token string) (stream, error) {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	s, err := benchDialStream(dctx, transport, base, hc, token)
+	s, err := dialStream(dctx, transport, base, hc, token)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func benchOpenStream(ctx context.Context, transport string, base *url.URL, hc *h
 			}
 			return nil, err
 		}
-		switch benchFrameType(f) {
+		switch frameType(f) {
 		case wire.FrameCaughtUp:
 			return s, nil
 		case wire.FramePing:

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -15,20 +15,20 @@ import (
 	"time"
 )
 
-// benchClockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:
 // 100 on every Linux architecture Go supports.
-const benchClockTicks = 100
+const clockTicks = 100
 
-// benchProcStat is one reading of a process's CPU time and resident memory.
-type benchProcStat struct {
+// procStat is one reading of a process's CPU time and resident memory.
+type procStat struct {
 	at     time.Time
 	ticks  uint64 // utime + stime, in clock ticks
 	rssKiB int64
 }
 
-// benchReadProc reads /proc/PID/stat and /proc/PID/status.
-func benchReadProc(pid int) (benchProcStat, error) {
-	s := benchProcStat{at: time.Now()}
+// readProc reads /proc/PID/stat and /proc/PID/status.
+func readProc(pid int) (procStat, error) {
+	s := procStat{at: time.Now()}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return s, err
@@ -62,11 +62,11 @@ func benchReadProc(pid int) (benchProcStat, error) {
 	return s, nil
 }
 
-// benchFindServerPID returns the process listening on the TCP port of rawURL,
+// findServerPID returns the process listening on the TCP port of rawURL,
 // if its host is an address of this machine: it finds the listening
 // socket's inode in /proc/net/tcp{,6} and the process holding it in
 // /proc/*/fd. It returns 0 and the reason when there is none to watch.
-func benchFindServerPID(rawURL string) (int, error) {
+func findServerPID(rawURL string) (int, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return 0, err
@@ -79,7 +79,7 @@ func benchFindServerPID(rawURL string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("port %q: %w", port, err)
 	}
-	if !benchIsLocalHost(u.Hostname()) {
+	if !isLocalHost(u.Hostname()) {
 		return 0, fmt.Errorf("%s is not an address of this machine", u.Hostname())
 	}
 	inodes := map[string]bool{}
@@ -117,9 +117,9 @@ func benchFindServerPID(rawURL string) (int, error) {
 	return 0, fmt.Errorf("no visible process holds the socket listening on port %d", p)
 }
 
-// benchIsLocalHost reports whether host names this machine: localhost, a
+// isLocalHost reports whether host names this machine: localhost, a
 // loopback address or an address of one of its interfaces.
-func benchIsLocalHost(host string) bool {
+func isLocalHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -139,23 +139,23 @@ func benchIsLocalHost(host string) bool {
 	return false
 }
 
-// benchProcWatch samples a process's CPU and RSS every interval: CPU is
+// procWatch samples a process's CPU and RSS every interval: CPU is
 // averaged over a window (mark to stop), RSS is tracked as its peak.
-type benchProcWatch struct {
+type procWatch struct {
 	pid  int
 	stop chan struct{}
 	done chan struct{}
 
 	mu      sync.Mutex // guards the fields below
-	last    benchProcStat
-	first   benchProcStat // at mark
-	peakRSS int64         // since mark
+	last    procStat
+	first   procStat // at mark
+	peakRSS int64    // since mark
 	err     error
 }
 
-// benchWatchProc starts sampling pid; pid 0 gives a watch that reports nothing.
-func benchWatchProc(pid int, every time.Duration) *benchProcWatch {
-	w := &benchProcWatch{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
+// watchProc starts sampling pid; pid 0 gives a watch that reports nothing.
+func watchProc(pid int, every time.Duration) *procWatch {
+	w := &procWatch{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
 	if pid == 0 {
 		close(w.done)
 		return w
@@ -178,8 +178,8 @@ func benchWatchProc(pid int, every time.Duration) *benchProcWatch {
 	return w
 }
 
-func (w *benchProcWatch) sample() {
-	s, err := benchReadProc(w.pid)
+func (w *procWatch) sample() {
+	s, err := readProc(w.pid)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -191,7 +191,7 @@ func (w *benchProcWatch) sample() {
 }
 
 // mark starts the measured window now.
-func (w *benchProcWatch) mark() {
+func (w *procWatch) mark() {
 	if w.pid == 0 {
 		return
 	}
@@ -203,14 +203,14 @@ func (w *benchProcWatch) mark() {
 
 // now returns the latest sample and the CPU used since mark, in percent
 // of one core.
-func (w *benchProcWatch) now() (benchProcStat, float64) {
+func (w *procWatch) now() (procStat, float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.last, benchCpuPercent(w.first, w.last)
+	return w.last, cpuPercent(w.first, w.last)
 }
 
 // rss reads the resident memory now.
-func (w *benchProcWatch) rss() int64 {
+func (w *procWatch) rss() int64 {
 	if w.pid == 0 {
 		return 0
 	}
@@ -221,7 +221,7 @@ func (w *benchProcWatch) rss() int64 {
 }
 
 // finish stops sampling and summarizes the window.
-func (w *benchProcWatch) finish() *benchProc {
+func (w *procWatch) finish() *Proc {
 	if w.pid == 0 {
 		return nil
 	}
@@ -230,20 +230,20 @@ func (w *benchProcWatch) finish() *benchProc {
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	p := &benchProc{PID: w.pid, CPUPercent: benchRound1(benchCpuPercent(w.first, w.last)), RSSStartMiB: benchMib(w.first.rssKiB),
-		RSSPeakMiB: benchMib(w.peakRSS), RSSEndMiB: benchMib(w.last.rssKiB), Seconds: benchRound1(w.last.at.Sub(w.first.at).Seconds())}
+	p := &Proc{PID: w.pid, CPUPercent: round1(cpuPercent(w.first, w.last)), RSSStartMiB: mib(w.first.rssKiB),
+		RSSPeakMiB: mib(w.peakRSS), RSSEndMiB: mib(w.last.rssKiB), Seconds: round1(w.last.at.Sub(w.first.at).Seconds())}
 	if w.err != nil {
 		p.Error = w.err.Error()
 	}
 	return p
 }
 
-func benchCpuPercent(a, b benchProcStat) float64 {
+func cpuPercent(a, b procStat) float64 {
 	el := b.at.Sub(a.at).Seconds()
 	if el <= 0 || b.ticks < a.ticks {
 		return 0
 	}
-	return float64(b.ticks-a.ticks) / benchClockTicks / el * 100
+	return float64(b.ticks-a.ticks) / clockTicks / el * 100
 }
 
-func benchMib(kib int64) float64 { return benchRound1(float64(kib) / 1024) }
+func mib(kib int64) float64 { return round1(float64(kib) / 1024) }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/herald-chat/herald/wire"
 )
 
-// BenchFanoutCmd is "bench fanout".
-type BenchFanoutCmd struct {
-	BenchOptions
+// FanoutCmd is "bench fanout".
+type FanoutCmd struct {
+	Options
 	Threads      int           `default:"1" help:"Threads, each with its own participants."`
 	Participants int           `default:"100" help:"Connected participants per thread, the creator included; each receives every message of its thread."`
 	Senders      int           `default:"0" help:"Participants per thread who send, in turn (default: 4, or all if fewer)."`
@@ -28,17 +28,17 @@ type BenchFanoutCmd struct {
 }
 
 // Run runs the scenario.
-func (c *BenchFanoutCmd) Run(g *Globals) error {
+func (c *FanoutCmd) Run(env *Env) error {
 	if c.Rate <= 0 {
 		return errors.New("--rate must be positive (bench throughput sends as fast as possible)")
 	}
-	return benchRunLoad(g, &c.BenchOptions, "fanout", benchLoadSpec{threads: c.Threads, participants: c.Participants, senders: c.Senders,
+	return runLoad(env, &c.Options, "fanout", loadSpec{threads: c.Threads, participants: c.Participants, senders: c.Senders,
 		rate: c.Rate, duration: c.Duration, concurrency: c.Concurrency, size: c.Size, drain: c.Drain})
 }
 
-// BenchThroughputCmd is "bench throughput".
-type BenchThroughputCmd struct {
-	BenchOptions
+// ThroughputCmd is "bench throughput".
+type ThroughputCmd struct {
+	Options
 	Participants int           `default:"100" help:"Connected participants of the thread, the creator included."`
 	Senders      int           `default:"0" help:"Participants who send, in turn (default: 4, or all if fewer)."`
 	Duration     time.Duration `default:"10s" help:"How long to send."`
@@ -48,19 +48,19 @@ type BenchThroughputCmd struct {
 }
 
 // Run runs the scenario.
-func (c *BenchThroughputCmd) Run(g *Globals) error {
-	return benchRunLoad(g, &c.BenchOptions, "throughput", benchLoadSpec{threads: 1, participants: c.Participants, senders: c.Senders,
+func (c *ThroughputCmd) Run(env *Env) error {
+	return runLoad(env, &c.Options, "throughput", loadSpec{threads: 1, participants: c.Participants, senders: c.Senders,
 		duration: c.Duration, concurrency: c.Concurrency, size: c.Size, drain: c.Drain})
 }
 
-// benchLoadSpec is a fanout (rate > 0) or throughput (rate 0) run.
-type benchLoadSpec struct {
+// loadSpec is a fanout (rate > 0) or throughput (rate 0) run.
+type loadSpec struct {
 	threads, participants, senders, concurrency, size int
 	rate                                              float64
 	duration, drain                                   time.Duration
 }
 
-func (s *benchLoadSpec) check() error {
+func (s *loadSpec) check() error {
 	if s.senders == 0 {
 		s.senders = min(4, s.participants)
 	}
@@ -77,11 +77,11 @@ func (s *benchLoadSpec) check() error {
 	return nil
 }
 
-// benchBitset is a growable set of message indexes.
-type benchBitset []uint64
+// bitset is a growable set of message indexes.
+type bitset []uint64
 
 // add sets i and reports whether it was already set.
-func (b *benchBitset) add(i int64) (had bool) {
+func (b *bitset) add(i int64) (had bool) {
 	w := int(i / 64)
 	for w >= len(*b) {
 		*b = append(*b, 0)
@@ -92,18 +92,18 @@ func (b *benchBitset) add(i int64) (had bool) {
 	return had
 }
 
-func (b benchBitset) has(i int64) bool {
+func (b bitset) has(i int64) bool {
 	w := int(i / 64)
 	return w < len(b) && b[w]&(1<<(i%64)) != 0
 }
 
-// benchReceiver is one connected participant: it reads frames, answers pings,
+// receiver is one connected participant: it reads frames, answers pings,
 // and records each message of its thread once, with its latency.
-type benchReceiver struct {
-	s       benchStream
+type receiver struct {
+	s       stream
 	thread  int64
 	threads int64
-	got     benchBitset
+	got     bitset
 	lat     []uint32 // send-to-receive, microseconds
 	dups    int64
 	foreign int64 // messages of another thread
@@ -114,7 +114,7 @@ type benchReceiver struct {
 	done    chan struct{}
 }
 
-func (rc *benchReceiver) run() {
+func (rc *receiver) run() {
 	defer close(rc.done)
 	for {
 		f, err := rc.s.next()
@@ -123,9 +123,9 @@ func (rc *benchReceiver) run() {
 			return
 		}
 		now := time.Now()
-		switch benchFrameType(f) {
+		switch frameType(f) {
 		case wire.FrameEvent:
-			idx, sent, ok := benchParseContent(f)
+			idx, sent, ok := parseContent(f)
 			if !ok {
 				continue
 			}
@@ -137,7 +137,7 @@ func (rc *benchReceiver) run() {
 				rc.dups++
 				continue
 			}
-			rc.lat = append(rc.lat, benchMicros(now.Sub(time.Unix(0, sent))))
+			rc.lat = append(rc.lat, micros(now.Sub(time.Unix(0, sent))))
 			rc.last = now
 			rc.n.Add(1)
 		case wire.FramePing:
@@ -146,17 +146,17 @@ func (rc *benchReceiver) run() {
 	}
 }
 
-// benchSender is one goroutine issuing sends; its figures are merged at the end.
-type benchSender struct {
+// sender is one goroutine issuing sends; its figures are merged at the end.
+type sender struct {
 	reqLat []uint32
 	maxLag time.Duration
 	fixed  bool
 	errs   map[string]int
 }
 
-// benchRunLoad sets up spec.threads threads of spec.participants connected
+// runLoad sets up spec.threads threads of spec.participants connected
 // participants, sends, drains and reports.
-func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSpec) error {
+func runLoad(env *Env, o *Options, scenario string, spec loadSpec) error {
 	if err := spec.check(); err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	if spec.rate > 0 {
 		params["rate"] = spec.rate
 	}
-	r, cancel, err := newBenchRun(g, o, scenario, params)
+	r, cancel, err := newRunner(env, o, scenario, params)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	if err != nil {
 		return err
 	}
-	groups := make([][]benchUser, spec.threads)
+	groups := make([][]user, spec.threads)
 	for t := range groups {
 		groups[t] = users[t*spec.participants : (t+1)*spec.participants]
 	}
@@ -182,10 +182,10 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	if err != nil {
 		return err
 	}
-	r.res.Setup.SetupSeconds = benchRound1(time.Since(r.start).Seconds())
+	r.res.Setup.SetupSeconds = round1(time.Since(r.start).Seconds())
 
 	rcs, err := r.connectReceivers(users, spec)
-	defer benchCloseReceivers(rcs)
+	defer closeReceivers(rcs)
 	if err != nil {
 		return err
 	}
@@ -195,10 +195,10 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	for i, u := range users {
 		senders[i] = r.user(u.Token)
 	}
-	sc := &benchSendCounter{}
+	sc := &sendCounter{}
 	var lastDelivered int64
 	stop := r.progress(func(time.Duration) string {
-		d := benchDelivered(rcs)
+		d := deliveredCount(rcs)
 		l := fmt.Sprintf("%s; delivered %d (%d/s)", sc.progress(), d, d-lastDelivered)
 		lastDelivered = d
 		return l
@@ -207,7 +207,7 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	r.server.mark()
 	r.self.mark()
 	sendStart := time.Now()
-	workers := benchRunSenders(r.ctx, spec.rate, spec.duration, spec.concurrency, func(w *benchSender, idx int64, due time.Time) {
+	workers := runSenders(r.ctx, spec.rate, spec.duration, spec.concurrency, func(w *sender, idx int64, due time.Time) {
 		t := idx % int64(spec.threads)
 		from := senders[t*int64(spec.participants)+(idx/int64(spec.threads))%int64(spec.senders)]
 		sc.send(r.ctx, w, from, threads[t].ID, idx, due, spec.size)
@@ -215,11 +215,11 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 	sends := sc.summary(workers, time.Since(sendStart))
 	expected := sends.Accepted * int64(spec.participants)
 	drainUntil := time.Now().Add(spec.drain)
-	for benchDelivered(rcs) < expected && time.Now().Before(drainUntil) && r.ctx.Err() == nil && benchAlive(rcs) > 0 {
+	for deliveredCount(rcs) < expected && time.Now().Before(drainUntil) && r.ctx.Err() == nil && aliveCount(rcs) > 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stop()
-	benchCloseReceivers(rcs)
+	closeReceivers(rcs)
 	r.res.Sends = sends
 	r.countDeliveries(rcs, sc.set(), expected, int64(spec.threads), sendStart)
 	if d := r.res.Deliveries; d.Lost > 0 && r.ctx.Err() == nil {
@@ -230,29 +230,29 @@ func benchRunLoad(g *Globals, o *BenchOptions, scenario string, spec benchLoadSp
 
 // connectReceivers connects every participant; each is live once it has
 // caughtUp. Participant i is in thread i / spec.participants.
-func (r *benchRun) connectReceivers(users []benchUser, spec benchLoadSpec) ([]*benchReceiver, error) {
+func (r *runner) connectReceivers(users []user, spec loadSpec) ([]*receiver, error) {
 	connectStart := time.Now()
-	rcs := make([]*benchReceiver, len(users))
+	rcs := make([]*receiver, len(users))
 	var connected atomic.Int64
 	stop := r.progress(func(time.Duration) string { return fmt.Sprintf("connect: %d/%d live", connected.Load(), len(users)) })
 	defer stop()
-	err := benchParallel(r.ctx, len(users), r.o.SetupConcurrency, func(ctx context.Context, i int) error {
+	err := parallel(r.ctx, len(users), r.o.SetupConcurrency, func(ctx context.Context, i int) error {
 		s, err := r.openStream(ctx, users[i].Token)
 		if err != nil {
 			return fmt.Errorf("connect %s: %w", users[i].ID, err)
 		}
-		rcs[i] = &benchReceiver{s: s, thread: int64(i / spec.participants), threads: int64(spec.threads), done: make(chan struct{})}
+		rcs[i] = &receiver{s: s, thread: int64(i / spec.participants), threads: int64(spec.threads), done: make(chan struct{})}
 		go rcs[i].run()
 		connected.Add(1)
 		return nil
 	})
 	r.res.Setup.Connections = int(connected.Load())
-	r.res.Setup.ConnectSeconds = benchRound1(time.Since(connectStart).Seconds())
+	r.res.Setup.ConnectSeconds = round1(time.Since(connectStart).Seconds())
 	return rcs, err
 }
 
-// benchDelivered counts the distinct messages received so far.
-func benchDelivered(rcs []*benchReceiver) int64 {
+// deliveredCount counts the distinct messages received so far.
+func deliveredCount(rcs []*receiver) int64 {
 	var n int64
 	for _, rc := range rcs {
 		n += rc.n.Load()
@@ -263,9 +263,9 @@ func benchDelivered(rcs []*benchReceiver) int64 {
 // countDeliveries fills the deliveries, the latencies and the closes from
 // the stopped receivers: each accepted message of a receiver's thread
 // counts once.
-func (r *benchRun) countDeliveries(rcs []*benchReceiver, accepted benchBitset, expected, threads int64, sendStart time.Time) {
+func (r *runner) countDeliveries(rcs []*receiver, accepted bitset, expected, threads int64, sendStart time.Time) {
 	var lat []uint32
-	d := &benchDeliveries{Expected: expected}
+	d := &Deliveries{Expected: expected}
 	var last time.Time
 	for _, rc := range rcs {
 		for i := rc.thread; i < int64(len(accepted))*64; i += threads {
@@ -285,92 +285,92 @@ func (r *benchRun) countDeliveries(rcs []*benchReceiver, accepted benchBitset, e
 			if r.res.Closes == nil {
 				r.res.Closes = map[string]int{}
 			}
-			r.res.Closes[benchCloseKey(rc.err)]++
+			r.res.Closes[closeKey(rc.err)]++
 		}
 	}
 	d.Lost = d.Expected - d.Delivered
 	if !last.IsZero() {
-		d.Seconds = benchRound3(last.Sub(sendStart).Seconds())
-		d.PerSec = benchRound1(float64(d.Delivered) / last.Sub(sendStart).Seconds())
+		d.Seconds = round3(last.Sub(sendStart).Seconds())
+		d.PerSec = round1(float64(d.Delivered) / last.Sub(sendStart).Seconds())
 	}
-	r.res.Deliveries, r.res.LatencyMs = d, benchLatencies(lat)
+	r.res.Deliveries, r.res.LatencyMs = d, latencies(lat)
 }
 
-// benchSendCounter sends the messages of a run and counts the answers.
-type benchSendCounter struct {
+// sendCounter sends the messages of a run and counts the answers.
+type sendCounter struct {
 	attempted, accepted, failed atomic.Int64
 
 	mu          sync.Mutex // guards accepted
-	acceptedSet benchBitset
+	acceptedSet bitset
 }
 
 // send sends message idx as from to thread, its content carrying the moment
 // the request is issued; due is when a fixed rate wanted it issued.
-func (sc *benchSendCounter) send(ctx context.Context, w *benchSender, from *client.Client, thread string, idx int64, due time.Time, size int) {
+func (sc *sendCounter) send(ctx context.Context, w *sender, from *client.Client, thread string, idx int64, due time.Time, size int) {
 	issued := time.Now()
 	if !due.IsZero() {
 		w.maxLag = max(w.maxLag, issued.Sub(due))
 		w.fixed = true
 	}
 	sc.attempted.Add(1)
-	_, err := from.SendMessage(ctx, thread, wire.SendMessageRequest{Content: benchContent(idx, issued, size)}, "")
+	_, err := from.SendMessage(ctx, thread, wire.SendMessageRequest{Content: content(idx, issued, size)}, "")
 	if err != nil {
 		if ctx.Err() == nil {
 			sc.failed.Add(1)
-			w.errs[benchSendError(err)]++
+			w.errs[sendError(err)]++
 		}
 		return
 	}
-	w.reqLat = append(w.reqLat, benchMicros(time.Since(issued)))
+	w.reqLat = append(w.reqLat, micros(time.Since(issued)))
 	sc.mu.Lock()
 	sc.acceptedSet.add(idx)
 	sc.mu.Unlock()
 	sc.accepted.Add(1)
 }
 
-func (sc *benchSendCounter) progress() string {
+func (sc *sendCounter) progress() string {
 	return fmt.Sprintf("sent %d (%d failed)", sc.accepted.Load(), sc.failed.Load())
 }
 
 // set returns the indexes of the accepted messages.
-func (sc *benchSendCounter) set() benchBitset {
+func (sc *sendCounter) set() bitset {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	return slices.Clone(sc.acceptedSet)
 }
 
 // summary merges the senders' figures.
-func (sc *benchSendCounter) summary(workers []*benchSender, el time.Duration) *benchSends {
-	s := &benchSends{Attempted: sc.attempted.Load(), Accepted: sc.accepted.Load(), Failed: sc.failed.Load(),
-		Seconds: benchRound3(el.Seconds()), PerSec: benchRound1(float64(sc.accepted.Load()) / el.Seconds()), Errors: map[string]int{}}
+func (sc *sendCounter) summary(workers []*sender, el time.Duration) *Sends {
+	s := &Sends{Attempted: sc.attempted.Load(), Accepted: sc.accepted.Load(), Failed: sc.failed.Load(),
+		Seconds: round3(el.Seconds()), PerSec: round1(float64(sc.accepted.Load()) / el.Seconds()), Errors: map[string]int{}}
 	var reqLat []uint32
 	for _, w := range workers {
 		reqLat = append(reqLat, w.reqLat...)
-		s.MaxLagMs = max(s.MaxLagMs, benchRound3(float64(w.maxLag.Microseconds())/1000))
+		s.MaxLagMs = max(s.MaxLagMs, round3(float64(w.maxLag.Microseconds())/1000))
 		for k, v := range w.errs {
 			s.Errors[k] += v
 		}
 	}
-	s.RequestMs = benchLatencies(reqLat)
+	s.RequestMs = latencies(reqLat)
 	return s
 }
 
-// benchRunSenders calls send from concurrency goroutines: at a fixed total
+// runSenders calls send from concurrency goroutines: at a fixed total
 // rate (messages due at start + idx/rate) for duration, or with rate 0 as
 // fast as they are answered until duration has passed. It returns when
 // every send has returned.
-func benchRunSenders(ctx context.Context, rate float64, duration time.Duration, concurrency int,
-	send func(w *benchSender, idx int64, due time.Time)) []*benchSender {
+func runSenders(ctx context.Context, rate float64, duration time.Duration, concurrency int,
+	send func(w *sender, idx int64, due time.Time)) []*sender {
 	start := time.Now()
-	workers := make([]*benchSender, concurrency)
+	workers := make([]*sender, concurrency)
 	var wg sync.WaitGroup
 	due := func(idx int64) time.Time { return start.Add(time.Duration(float64(idx) / rate * float64(time.Second))) }
 	if rate > 0 {
 		jobs := make(chan int64, concurrency)
 		for i := range workers {
-			workers[i] = &benchSender{errs: map[string]int{}}
+			workers[i] = &sender{errs: map[string]int{}}
 			wg.Add(1)
-			go func(w *benchSender) {
+			go func(w *sender) {
 				defer wg.Done()
 				for idx := range jobs {
 					send(w, idx, due(idx))
@@ -398,9 +398,9 @@ func benchRunSenders(ctx context.Context, rate float64, duration time.Duration, 
 		deadline := start.Add(duration)
 		var next atomic.Int64
 		for i := range workers {
-			workers[i] = &benchSender{errs: map[string]int{}}
+			workers[i] = &sender{errs: map[string]int{}}
 			wg.Add(1)
-			go func(w *benchSender) {
+			go func(w *sender) {
 				defer wg.Done()
 				for time.Now().Before(deadline) && ctx.Err() == nil {
 					send(w, next.Add(1)-1, time.Time{})
@@ -412,16 +412,16 @@ func benchRunSenders(ctx context.Context, rate float64, duration time.Duration, 
 	return workers
 }
 
-// benchSendError names a failed send for the error counts.
-func benchSendError(err error) string {
+// sendError names a failed send for the error counts.
+func sendError(err error) string {
 	if s := client.Status(err); s != 0 {
 		return fmt.Sprintf("%d %s", s, herald.ErrorReason(err))
 	}
 	return "network"
 }
 
-// benchAlive counts receivers still reading.
-func benchAlive(rcs []*benchReceiver) int {
+// aliveCount counts receivers still reading.
+func aliveCount(rcs []*receiver) int {
 	n := 0
 	for _, rc := range rcs {
 		select {
@@ -433,8 +433,8 @@ func benchAlive(rcs []*benchReceiver) int {
 	return n
 }
 
-// benchCloseReceivers closes every stream and waits for the readers to end.
-func benchCloseReceivers(rcs []*benchReceiver) {
+// closeReceivers closes every stream and waits for the readers to end.
+func closeReceivers(rcs []*receiver) {
 	for _, rc := range rcs {
 		if rc != nil && rc.closing.CompareAndSwap(false, true) {
 			rc.s.close()

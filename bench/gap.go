@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/herald-chat/herald/client"
 )
 
-// BenchGapCmd is "bench gap": resume after a long absence.
-type BenchGapCmd struct {
-	BenchOptions
+// GapCmd is "bench gap": resume after a long absence.
+type GapCmd struct {
+	Options
 	Missed          []int         `default:"1000,10000" placeholder:"N" help:"Messages sent while the receiver is away, per round; one run per N."`
 	Participants    int           `default:"2" help:"Participants of the thread: the receiver and the participants who send."`
 	Senders         int           `default:"4" help:"Sends in flight at once while the receiver is away (one message per request, from the participants other than the receiver in turn)."`
@@ -24,7 +24,7 @@ type BenchGapCmd struct {
 }
 
 // Help is the longer help of bench gap.
-func (c *BenchGapCmd) Help() string {
+func (c *GapCmd) Help() string {
 	return `One thread; one receiver on the Go SDK's Realtime. It connects, reaches caughtUp and closes cleanly,
 keeping its cursor. While it is away the senders send N messages over REST and wait for every answer; then
 the receiver opens a new connection that resumes from its cursor. Resume time is from the "connecting"
@@ -34,35 +34,35 @@ missed is the accepted sends of the gap minus them; duplicates are messages hand
 (the SDK itself drops events at or below its cursor). Events/s is recovered over the summed resume times.`
 }
 
-// benchGap is what bench gap measured, per N and in all.
-type benchGap struct {
-	Runs         []benchGapRow `json:"runs"`
-	Expected     int64         `json:"expected"`
-	Recovered    int64         `json:"recovered"`
-	Missed       int64         `json:"missed"`
-	Duplicates   int64         `json:"duplicates"`
-	RecoveredPct float64       `json:"recoveredPct"` // recovered / expected
+// Gap is what bench gap measured, per N and in all.
+type Gap struct {
+	Runs         []GapRow `json:"runs"`
+	Expected     int64    `json:"expected"`
+	Recovered    int64    `json:"recovered"`
+	Missed       int64    `json:"missed"`
+	Duplicates   int64    `json:"duplicates"`
+	RecoveredPct float64  `json:"recoveredPct"` // recovered / expected
 }
 
-// benchGapRow is the rounds of one N.
-type benchGapRow struct {
-	Gap           int           `json:"gap"`           // messages sent while away, per round
-	Rounds        int           `json:"rounds"`        // rounds that reached caughtUp
-	Expected      int64         `json:"expected"`      // sends accepted while away, all rounds
-	Recovered     int64         `json:"recovered"`     // of them, taken before caughtUp
-	Missed        int64         `json:"missed"`        // expected - recovered
-	Duplicates    int64         `json:"duplicates"`    // taken a second time
-	AfterCaughtUp int64         `json:"afterCaughtUp"` // of the gap, taken after caughtUp
-	Retries       int           `json:"retries"`       // connection attempts beyond one per round
-	ResumeFailed  int           `json:"resumeFailed"`  // threads the server could not replay
-	ResumeMs      *benchLatency `json:"resumeMs"`      // connecting to caughtUp, per round
-	WelcomeMs     *benchLatency `json:"welcomeMs"`     // connecting to welcome, per round
-	EventsPerSec  float64       `json:"eventsPerSec"`  // recovered / summed resume time
-	SendsPerSec   float64       `json:"sendsPerSec"`   // accepted sends / time spent sending the gaps
+// GapRow is the rounds of one N.
+type GapRow struct {
+	Gap           int      `json:"gap"`           // messages sent while away, per round
+	Rounds        int      `json:"rounds"`        // rounds that reached caughtUp
+	Expected      int64    `json:"expected"`      // sends accepted while away, all rounds
+	Recovered     int64    `json:"recovered"`     // of them, taken before caughtUp
+	Missed        int64    `json:"missed"`        // expected - recovered
+	Duplicates    int64    `json:"duplicates"`    // taken a second time
+	AfterCaughtUp int64    `json:"afterCaughtUp"` // of the gap, taken after caughtUp
+	Retries       int      `json:"retries"`       // connection attempts beyond one per round
+	ResumeFailed  int      `json:"resumeFailed"`  // threads the server could not replay
+	ResumeMs      *Latency `json:"resumeMs"`      // connecting to caughtUp, per round
+	WelcomeMs     *Latency `json:"welcomeMs"`     // connecting to welcome, per round
+	EventsPerSec  float64  `json:"eventsPerSec"`  // recovered / summed resume time
+	SendsPerSec   float64  `json:"sendsPerSec"`   // accepted sends / time spent sending the gaps
 }
 
 // Run runs the scenario.
-func (c *BenchGapCmd) Run(g *Globals) error {
+func (c *GapCmd) Run(env *Env) error {
 	switch {
 	case len(c.Missed) == 0 || slices.Min(c.Missed) < 1 || slices.Max(c.Missed) > 1_000_000:
 		return errors.New("--missed must list numbers between 1 and 1,000,000")
@@ -71,7 +71,7 @@ func (c *BenchGapCmd) Run(g *Globals) error {
 	case c.CaughtUpTimeout <= 0:
 		return errors.New("--caught-up-timeout must be positive")
 	}
-	r, cancel, err := newBenchRun(g, &c.BenchOptions, "gap", map[string]any{"missed": c.Missed, "participants": c.Participants,
+	r, cancel, err := newRunner(env, &c.Options, "gap", map[string]any{"missed": c.Missed, "participants": c.Participants,
 		"senders": c.Senders, "rounds": c.Rounds})
 	if err != nil {
 		return err
@@ -81,8 +81,8 @@ func (c *BenchGapCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	s := &benchGapRun{c: c, r: r, thread: thread.ID, sc: &benchSendCounter{},
-		rc: &benchGapReceiver{r: r, token: users[0].Token, cursors: client.NewMemoryCursors(), wait: c.CaughtUpTimeout}}
+	s := &gapRun{c: c, r: r, thread: thread.ID, sc: &sendCounter{},
+		rc: &gapReceiver{r: r, token: users[0].Token, cursors: client.NewMemoryCursors(), wait: c.CaughtUpTimeout}}
 	for _, u := range users[1:] {
 		s.senders = append(s.senders, r.user(u.Token))
 	}
@@ -98,10 +98,10 @@ func (c *BenchGapCmd) Run(g *Globals) error {
 		return err
 	}
 	r.res.Setup.Connections = 1
-	r.res.Setup.ConnectSeconds = benchRound1(time.Since(connectStart).Seconds())
+	r.res.Setup.ConnectSeconds = round1(time.Since(connectStart).Seconds())
 	r.server.mark()
 	r.self.mark()
-	res := &benchGap{}
+	res := &Gap{}
 	for _, n := range c.Missed {
 		row, err := s.rounds(n)
 		res.add(row)
@@ -118,41 +118,41 @@ func (c *BenchGapCmd) Run(g *Globals) error {
 
 // createThreadOf creates n identities and one thread of them, and records
 // the time the setup took.
-func (r *benchRun) createThreadOf(n int) ([]benchUser, benchThread, error) {
+func (r *runner) createThreadOf(n int) ([]user, thread, error) {
 	users, err := r.createUsers(n)
 	if err != nil {
-		return nil, benchThread{}, err
+		return nil, thread{}, err
 	}
-	threads, err := r.createThreads([][]benchUser{users})
+	threads, err := r.createThreads([][]user{users})
 	if err != nil {
-		return nil, benchThread{}, err
+		return nil, thread{}, err
 	}
-	r.res.Setup.SetupSeconds = benchRound1(time.Since(r.start).Seconds())
+	r.res.Setup.SetupSeconds = round1(time.Since(r.start).Seconds())
 	return users, threads[0], nil
 }
 
-// benchGapRun is a run of bench gap under way.
-type benchGapRun struct {
-	c       *BenchGapCmd
-	r       *benchRun
-	rc      *benchGapReceiver
-	sc      *benchSendCounter
+// gapRun is a run of bench gap under way.
+type gapRun struct {
+	c       *GapCmd
+	r       *runner
+	rc      *gapReceiver
+	sc      *sendCounter
 	senders []*client.Client // the participants other than the receiver
 	thread  string
 	phase   atomic.Pointer[string] // what the progress line says
-	workers []*benchSender         // every sender so far
+	workers []*sender              // every sender so far
 	sending time.Duration          // time spent sending, all gaps
 	next    int64                  // index of the next message
 }
 
-func (s *benchGapRun) say(format string, args ...any) {
+func (s *gapRun) say(format string, args ...any) {
 	p := fmt.Sprintf(format, args...)
 	s.phase.Store(&p)
 }
 
 // rounds runs the --rounds absences of n messages each.
-func (s *benchGapRun) rounds(n int) (benchGapRow, error) {
-	row := benchGapRow{Gap: n}
+func (s *gapRun) rounds(n int) (GapRow, error) {
+	row := GapRow{Gap: n}
 	var resumes, welcomes []uint32
 	var resumeTime, sendTime time.Duration
 	accepted0, lo := s.sc.accepted.Load(), s.next
@@ -160,7 +160,7 @@ func (s *benchGapRun) rounds(n int) (benchGapRow, error) {
 	for round := 1; round <= s.c.Rounds && err == nil; round++ {
 		s.say("N=%d round %d/%d: sending", n, round, s.c.Rounds)
 		t := time.Now()
-		s.workers = append(s.workers, benchSendRange(s.r.ctx, s.sc, s.senders, s.thread, s.next, s.next+int64(n), s.c.Senders)...)
+		s.workers = append(s.workers, sendRange(s.r.ctx, s.sc, s.senders, s.thread, s.next, s.next+int64(n), s.c.Senders)...)
 		sendTime += time.Since(t)
 		s.next += int64(n)
 		if s.r.ctx.Err() != nil {
@@ -178,8 +178,8 @@ func (s *benchGapRun) rounds(n int) (benchGapRow, error) {
 			break
 		}
 		row.Rounds++
-		resumes = append(resumes, benchMicros(v.caughtUp.Sub(v.opened)))
-		welcomes = append(welcomes, benchMicros(v.welcomed.Sub(v.opened)))
+		resumes = append(resumes, micros(v.caughtUp.Sub(v.opened)))
+		welcomes = append(welcomes, micros(v.welcomed.Sub(v.opened)))
 		resumeTime += v.caughtUp.Sub(v.opened)
 	}
 	accepted := s.sc.set()
@@ -192,19 +192,19 @@ func (s *benchGapRun) rounds(n int) (benchGapRow, error) {
 		}
 	}
 	row.Missed = row.Expected - row.Recovered
-	row.ResumeMs, row.WelcomeMs = benchLatencies(resumes), benchLatencies(welcomes)
+	row.ResumeMs, row.WelcomeMs = latencies(resumes), latencies(welcomes)
 	if resumeTime > 0 {
-		row.EventsPerSec = benchRound1(float64(row.Recovered) / resumeTime.Seconds())
+		row.EventsPerSec = round1(float64(row.Recovered) / resumeTime.Seconds())
 	}
 	if sendTime > 0 {
-		row.SendsPerSec = benchRound1(float64(s.sc.accepted.Load()-accepted0) / sendTime.Seconds())
+		row.SendsPerSec = round1(float64(s.sc.accepted.Load()-accepted0) / sendTime.Seconds())
 	}
 	s.sending += sendTime
 	return row, err
 }
 
 // add counts run into the totals.
-func (g *benchGap) add(run benchGapRow) {
+func (g *Gap) add(run GapRow) {
 	g.Runs = append(g.Runs, run)
 	g.Expected += run.Expected
 	g.Recovered += run.Recovered
@@ -212,20 +212,20 @@ func (g *benchGap) add(run benchGapRow) {
 	g.Duplicates += run.Duplicates
 	g.RecoveredPct = 100
 	if g.Expected > 0 {
-		g.RecoveredPct = benchRound1(100 * float64(g.Recovered) / float64(g.Expected))
+		g.RecoveredPct = round1(100 * float64(g.Recovered) / float64(g.Expected))
 	}
 }
 
-// benchSendRange sends messages lo..hi-1 to thread, conc requests in flight,
+// sendRange sends messages lo..hi-1 to thread, conc requests in flight,
 // from senders in turn, and returns when every one is answered.
-func benchSendRange(ctx context.Context, sc *benchSendCounter, senders []*client.Client, thread string, lo, hi int64, conc int) []*benchSender {
-	workers := make([]*benchSender, min(int64(conc), hi-lo))
-	idle := make(chan *benchSender, len(workers))
+func sendRange(ctx context.Context, sc *sendCounter, senders []*client.Client, thread string, lo, hi int64, conc int) []*sender {
+	workers := make([]*sender, min(int64(conc), hi-lo))
+	idle := make(chan *sender, len(workers))
 	for i := range workers {
-		workers[i] = &benchSender{errs: map[string]int{}}
+		workers[i] = &sender{errs: map[string]int{}}
 		idle <- workers[i]
 	}
-	benchParallel(ctx, int(hi-lo), conc, func(ctx context.Context, i int) error {
+	parallel(ctx, int(hi-lo), conc, func(ctx context.Context, i int) error {
 		w := <-idle
 		defer func() { idle <- w }()
 		idx := lo + int64(i)
@@ -235,24 +235,24 @@ func benchSendRange(ctx context.Context, sc *benchSendCounter, senders []*client
 	return workers
 }
 
-// benchGapReceiver is the receiver: one Realtime per visit, the cursors kept
+// gapReceiver is the receiver: one Realtime per visit, the cursors kept
 // between them.
-type benchGapReceiver struct {
-	r       *benchRun
+type gapReceiver struct {
+	r       *runner
 	token   string
 	cursors *client.MemoryCursors
 	wait    time.Duration
 	taken   atomic.Int64 // messages taken, all visits
 
 	mu  sync.Mutex // guards the fields below
-	got benchBitset
-	pre benchBitset // taken before the caughtUp of their visit
-	v   *benchGapVisit
+	got bitset
+	pre bitset // taken before the caughtUp of their visit
+	v   *gapVisit
 }
 
-// benchGapVisit is one connection of the receiver, from connecting to its
+// gapVisit is one connection of the receiver, from connecting to its
 // close.
-type benchGapVisit struct {
+type gapVisit struct {
 	lo, hi       int64 // the gap it should recover
 	opened       time.Time
 	welcomed     time.Time
@@ -265,8 +265,8 @@ type benchGapVisit struct {
 
 // visit connects, waits for caughtUp, and closes cleanly; the cursor stays
 // in rc.cursors for the next visit.
-func (rc *benchGapReceiver) visit(lo, hi int64) (benchGapVisit, error) {
-	v := &benchGapVisit{lo: lo, hi: hi, live: make(chan struct{})}
+func (rc *gapReceiver) visit(lo, hi int64) (gapVisit, error) {
+	v := &gapVisit{lo: lo, hi: hi, live: make(chan struct{})}
 	rc.mu.Lock()
 	rc.v = v
 	rc.mu.Unlock()
@@ -311,8 +311,8 @@ func (rc *benchGapReceiver) visit(lo, hi int64) (benchGapVisit, error) {
 }
 
 // event takes a message of the thread.
-func (rc *benchGapReceiver) event(_ context.Context, ev client.Event) error {
-	idx, ok := benchMessageIndex(ev)
+func (rc *gapReceiver) event(_ context.Context, ev client.Event) error {
+	idx, ok := messageIndex(ev)
 	if !ok {
 		return nil
 	}
@@ -337,7 +337,7 @@ func (rc *benchGapReceiver) event(_ context.Context, ev client.Event) error {
 
 // state records the moments of the visit: every attempt to open, the
 // welcome and caughtUp.
-func (rc *benchGapReceiver) state(sc client.StateChange) {
+func (rc *gapReceiver) state(sc client.StateChange) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	v := rc.v
@@ -360,18 +360,18 @@ func (rc *benchGapReceiver) state(sc client.StateChange) {
 
 // before reports whether message idx was taken before the caughtUp of its
 // visit.
-func (rc *benchGapReceiver) before(idx int64) bool {
+func (rc *gapReceiver) before(idx int64) bool {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.pre.has(idx)
 }
 
-// benchMessageIndex returns the index of a message the load generator sent,
+// messageIndex returns the index of a message the load generator sent,
 // as the Go SDK hands it to a handler.
-func benchMessageIndex(ev client.Event) (int64, bool) {
+func messageIndex(ev client.Event) (int64, bool) {
 	if ev.Data.Message == nil || ev.Data.Message.Content == nil {
 		return 0, false
 	}
-	idx, _, ok := benchParseContent([]byte(`"message":"` + ev.Data.Message.Content.Message))
+	idx, _, ok := parseContent([]byte(`"message":"` + ev.Data.Message.Content.Message))
 	return idx, ok
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 	"github.com/herald-chat/herald/client"
 )
 
-// BenchResumeCmd is "bench resume".
-type BenchResumeCmd struct {
-	BenchOptions
+// ResumeCmd is "bench resume".
+type ResumeCmd struct {
+	Options
 	Participants int           `default:"20" help:"Participants of the thread, each a Go SDK real-time client."`
 	Senders      int           `default:"0" help:"Participants who send, in turn (default: 4, or all if fewer)."`
 	Rate         float64       `default:"100" help:"Messages per second."`
@@ -31,24 +31,24 @@ type BenchResumeCmd struct {
 	Drain        time.Duration `default:"30s" help:"After the last send, wait at most this long for every client to have every message."`
 }
 
-type benchResume struct {
-	Clients      int           `json:"clients"`
-	Drops        int           `json:"drops"`
-	Resumes      int           `json:"resumes"` // connections after a drop that reached caughtUp
-	GapMinMs     float64       `json:"gapMinMs"`
-	GapMaxMs     float64       `json:"gapMaxMs"`
-	Expected     int64         `json:"expected"`
-	Delivered    int64         `json:"delivered"`
-	Replayed     int64         `json:"replayed"` // events the server sent from history on resume
-	Missed       int64         `json:"missed"`
-	Duplicates   int64         `json:"duplicates"`
-	RecoveredPct float64       `json:"recoveredPct"` // replayed / (replayed + missed)
-	ResumeMs     *benchLatency `json:"resumeMs"`     // the successful open after a drop to caughtUp
-	ReconnectMs  *benchLatency `json:"reconnectMs"`  // the end of the gap to caughtUp (client backoff included)
+type Resume struct {
+	Clients      int      `json:"clients"`
+	Drops        int      `json:"drops"`
+	Resumes      int      `json:"resumes"` // connections after a drop that reached caughtUp
+	GapMinMs     float64  `json:"gapMinMs"`
+	GapMaxMs     float64  `json:"gapMaxMs"`
+	Expected     int64    `json:"expected"`
+	Delivered    int64    `json:"delivered"`
+	Replayed     int64    `json:"replayed"` // events the server sent from history on resume
+	Missed       int64    `json:"missed"`
+	Duplicates   int64    `json:"duplicates"`
+	RecoveredPct float64  `json:"recoveredPct"` // replayed / (replayed + missed)
+	ResumeMs     *Latency `json:"resumeMs"`     // the successful open after a drop to caughtUp
+	ReconnectMs  *Latency `json:"reconnectMs"`  // the end of the gap to caughtUp (client backoff included)
 }
 
 // Run runs the scenario.
-func (c *BenchResumeCmd) Run(g *Globals) error {
+func (c *ResumeCmd) Run(env *Env) error {
 	if c.Senders == 0 {
 		c.Senders = min(4, c.Participants)
 	}
@@ -60,7 +60,7 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	case c.GapMin < 0 || c.GapMax < c.GapMin || c.Drops < 0 || c.Drops > 1000:
 		return errors.New("want 0 <= --gap-min <= --gap-max and 0 <= --drops <= 1000")
 	}
-	r, cancel, err := newBenchRun(g, &c.BenchOptions, "resume", map[string]any{"participants": c.Participants, "senders": c.Senders,
+	r, cancel, err := newRunner(env, &c.Options, "resume", map[string]any{"participants": c.Participants, "senders": c.Senders,
 		"rate": c.Rate, "duration": c.Duration.String(), "drops": c.Drops, "gapMin": c.GapMin.String(), "gapMax": c.GapMax.String(), "seed": c.Seed})
 	if err != nil {
 		return err
@@ -70,16 +70,16 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	threads, err := r.createThreads([][]benchUser{users})
+	threads, err := r.createThreads([][]user{users})
 	if err != nil {
 		return err
 	}
-	r.res.Setup.SetupSeconds = benchRound1(time.Since(r.start).Seconds())
+	r.res.Setup.SetupSeconds = round1(time.Since(r.start).Seconds())
 
 	// Start a Realtime per participant, each through a dialer we can cut.
 	rctx, stopClients := context.WithCancel(r.ctx)
 	defer stopClients()
-	clients := make([]*benchResumeClient, len(users))
+	clients := make([]*resumeClient, len(users))
 	var wg sync.WaitGroup
 	connectStart := time.Now()
 	for i, u := range users {
@@ -100,7 +100,7 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 		}
 	}
 	r.res.Setup.Connections = len(clients)
-	r.res.Setup.ConnectSeconds = benchRound1(time.Since(connectStart).Seconds())
+	r.res.Setup.ConnectSeconds = round1(time.Since(connectStart).Seconds())
 
 	// Cut each client off c.Drops times at random moments of the sending,
 	// for a random gap, while the sends go on.
@@ -109,7 +109,7 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	dropCtx, stopDrops := context.WithCancel(r.ctx)
 	defer stopDrops()
 	for _, rc := range clients {
-		plan := benchDropPlan(rng, c.Drops, c.Duration, c.GapMin, c.GapMax)
+		plan := dropPlan(rng, c.Drops, c.Duration, c.GapMin, c.GapMax)
 		drops.Add(1)
 		go func() {
 			defer drops.Done()
@@ -120,7 +120,7 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	for i := range senders {
 		senders[i] = r.user(users[i].Token)
 	}
-	sc := &benchSendCounter{}
+	sc := &sendCounter{}
 	stop := r.progress(func(time.Duration) string {
 		var got, off int64
 		for _, rc := range clients {
@@ -135,7 +135,7 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	r.server.mark()
 	r.self.mark()
 	sendStart := time.Now()
-	workers := benchRunSenders(r.ctx, c.Rate, c.Duration, 8, func(w *benchSender, idx int64, due time.Time) {
+	workers := runSenders(r.ctx, c.Rate, c.Duration, 8, func(w *sender, idx int64, due time.Time) {
 		sc.send(r.ctx, w, senders[idx%int64(c.Senders)], threads[0].ID, idx, due, 0)
 	})
 	r.res.Sends = sc.summary(workers, time.Since(sendStart))
@@ -143,14 +143,14 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 	accepted := sc.set()
 	expected := r.res.Sends.Accepted
 	drainUntil := time.Now().Add(c.Drain)
-	for time.Now().Before(drainUntil) && r.ctx.Err() == nil && !benchAllHave(clients, accepted, expected) {
+	for time.Now().Before(drainUntil) && r.ctx.Err() == nil && !allHave(clients, accepted, expected) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
 	stopClients()
 	wg.Wait()
 
-	res := benchCountResumes(clients, accepted, expected)
+	res := countResumes(clients, accepted, expected)
 	res.GapMinMs, res.GapMaxMs = float64(c.GapMin.Milliseconds()), float64(c.GapMax.Milliseconds())
 	for _, rc := range clients {
 		if rc.err != nil {
@@ -158,13 +158,13 @@ func (c *BenchResumeCmd) Run(g *Globals) error {
 		}
 	}
 	r.res.Resume = res
-	r.res.Deliveries = &benchDeliveries{Expected: res.Expected, Delivered: res.Delivered, Lost: res.Missed, Duplicates: res.Duplicates}
+	r.res.Deliveries = &Deliveries{Expected: res.Expected, Delivered: res.Delivered, Lost: res.Missed, Duplicates: res.Duplicates}
 	return r.finish()
 }
 
-// benchCountResumes sums the clients' figures once they have stopped.
-func benchCountResumes(clients []*benchResumeClient, accepted benchBitset, expected int64) *benchResume {
-	res := &benchResume{Clients: len(clients), Expected: expected * int64(len(clients))}
+// countResumes sums the clients' figures once they have stopped.
+func countResumes(clients []*resumeClient, accepted bitset, expected int64) *Resume {
+	res := &Resume{Clients: len(clients), Expected: expected * int64(len(clients))}
 	var resumes, reconnects []uint32
 	for _, rc := range clients {
 		rc.mu.Lock()
@@ -180,32 +180,32 @@ func benchCountResumes(clients []*benchResumeClient, accepted benchBitset, expec
 	res.Missed = res.Expected - res.Delivered
 	res.RecoveredPct = 100
 	if res.Replayed+res.Missed > 0 {
-		res.RecoveredPct = benchRound1(100 * float64(res.Replayed) / float64(res.Replayed+res.Missed))
+		res.RecoveredPct = round1(100 * float64(res.Replayed) / float64(res.Replayed+res.Missed))
 	}
-	res.ResumeMs, res.ReconnectMs = benchLatencies(resumes), benchLatencies(reconnects)
+	res.ResumeMs, res.ReconnectMs = latencies(resumes), latencies(reconnects)
 	return res
 }
 
-// benchDropPlan picks n moments in the middle 80% of the sending and a gap for
+// dropPlan picks n moments in the middle 80% of the sending and a gap for
 // each, so that a client is back (a gap and a second later) before its
 // next drop.
-func benchDropPlan(rng *rand.Rand, n int, d, gapMin, gapMax time.Duration) []benchDrop {
-	plan := make([]benchDrop, n)
+func dropPlan(rng *rand.Rand, n int, d, gapMin, gapMax time.Duration) []drop {
+	plan := make([]drop, n)
 	for i := range plan {
 		plan[i].at = d/10 + time.Duration(rng.Int64N(int64(d*8/10)+1))
 		plan[i].gap = gapMin + time.Duration(rng.Int64N(int64(gapMax-gapMin)+1))
 	}
-	slices.SortFunc(plan, func(a, b benchDrop) int { return int(a.at - b.at) })
+	slices.SortFunc(plan, func(a, b drop) int { return int(a.at - b.at) })
 	for i := 1; i < n; i++ {
 		plan[i].at = max(plan[i].at, plan[i-1].at+plan[i-1].gap+time.Second)
 	}
 	return plan
 }
 
-type benchDrop struct{ at, gap time.Duration }
+type drop struct{ at, gap time.Duration }
 
-// benchAllHave reports whether every client has every accepted message.
-func benchAllHave(clients []*benchResumeClient, accepted benchBitset, n int64) bool {
+// allHave reports whether every client has every accepted message.
+func allHave(clients []*resumeClient, accepted bitset, n int64) bool {
 	for _, rc := range clients {
 		if rc.count.Load() < n {
 			return false
@@ -220,16 +220,16 @@ func benchAllHave(clients []*benchResumeClient, accepted benchBitset, n int64) b
 	return true
 }
 
-// benchResumeClient is one Go SDK Realtime whose network can be cut.
-type benchResumeClient struct {
+// resumeClient is one Go SDK Realtime whose network can be cut.
+type resumeClient struct {
 	rt     *client.Realtime
-	dialer *benchCuttableDialer
+	dialer *cuttableDialer
 	live   chan struct{} // closed at the first caughtUp
 	count  atomic.Int64  // distinct messages received
 	err    error         // what Start returned
 
 	mu         sync.Mutex // guards the fields below
-	got        benchBitset
+	got        bitset
 	dups       int64
 	replayed   int64
 	drops      int
@@ -239,11 +239,11 @@ type benchResumeClient struct {
 	liveOnce   sync.Once
 }
 
-func newResumeClient(r *benchRun, token, transport string) *benchResumeClient {
-	d := &benchCuttableDialer{}
+func newResumeClient(r *runner, token, transport string) *resumeClient {
+	d := &cuttableDialer{}
 	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4, DisableCompression: true}}
-	rc := &benchResumeClient{dialer: d, live: make(chan struct{})}
-	cl := client.New(r.g.URL, client.StaticToken(token), client.WithHTTPClient(hc), client.WithUserAgent(benchUserAgent))
+	rc := &resumeClient{dialer: d, live: make(chan struct{})}
+	cl := client.New(r.env.URL, client.StaticToken(token), client.WithHTTPClient(hc), client.WithUserAgent(userAgent))
 	rc.rt = cl.Realtime(client.RealtimeOptions{Transport: transport,
 		Backoff: client.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}})
 	rc.rt.On(herald.EventMessageReceived, rc.event)
@@ -251,11 +251,11 @@ func newResumeClient(r *benchRun, token, transport string) *benchResumeClient {
 	return rc
 }
 
-func (rc *benchResumeClient) event(_ context.Context, ev client.Event) error {
+func (rc *resumeClient) event(_ context.Context, ev client.Event) error {
 	if ev.Data.Message == nil || ev.Data.Message.Content == nil {
 		return nil
 	}
-	idx, _, ok := benchParseContent([]byte(`"message":"` + ev.Data.Message.Content.Message))
+	idx, _, ok := parseContent([]byte(`"message":"` + ev.Data.Message.Content.Message))
 	if !ok {
 		return nil
 	}
@@ -272,7 +272,7 @@ func (rc *benchResumeClient) event(_ context.Context, ev client.Event) error {
 	return nil
 }
 
-func (rc *benchResumeClient) state(sc client.StateChange) {
+func (rc *resumeClient) state(sc client.StateChange) {
 	if sc.State != client.StateConnected || !sc.CaughtUp {
 		return
 	}
@@ -284,12 +284,12 @@ func (rc *benchResumeClient) state(sc client.StateChange) {
 	}
 	rc.dropped = false
 	dial, gapEnd := rc.dialer.times()
-	rc.resumes = append(rc.resumes, benchMicros(sc.At.Sub(dial)))
-	rc.reconnects = append(rc.reconnects, benchMicros(sc.At.Sub(gapEnd)))
+	rc.resumes = append(rc.resumes, micros(sc.At.Sub(dial)))
+	rc.reconnects = append(rc.reconnects, micros(sc.At.Sub(gapEnd)))
 }
 
 // follow cuts the client off as plan says, counted from now.
-func (rc *benchResumeClient) follow(ctx context.Context, plan []benchDrop) {
+func (rc *resumeClient) follow(ctx context.Context, plan []drop) {
 	start := time.Now()
 	for _, p := range plan {
 		select {
@@ -306,7 +306,7 @@ func (rc *benchResumeClient) follow(ctx context.Context, plan []benchDrop) {
 }
 
 // have counts the accepted messages the client received; call with mu held.
-func (rc *benchResumeClient) have(accepted benchBitset) int64 {
+func (rc *resumeClient) have(accepted bitset) int64 {
 	var n int64
 	for i := range accepted {
 		if i < len(rc.got) {
@@ -316,9 +316,9 @@ func (rc *benchResumeClient) have(accepted benchBitset) int64 {
 	return n
 }
 
-// benchCuttableDialer dials TCP connections it can all close at once, and
+// cuttableDialer dials TCP connections it can all close at once, and
 // refuses to dial while cut off.
-type benchCuttableDialer struct {
+type cuttableDialer struct {
 	mu       sync.Mutex // guards the fields below
 	conns    []net.Conn
 	until    time.Time // cut off until
@@ -328,7 +328,7 @@ type benchCuttableDialer struct {
 var errBenchCutOff = errors.New("bench: network cut off")
 
 // DialContext dials unless cut off.
-func (d *benchCuttableDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (d *cuttableDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	d.mu.Lock()
 	if time.Now().Before(d.until) {
 		d.mu.Unlock()
@@ -348,7 +348,7 @@ func (d *benchCuttableDialer) DialContext(ctx context.Context, network, addr str
 }
 
 // cut closes every connection and refuses new ones for gap.
-func (d *benchCuttableDialer) cut(gap time.Duration) {
+func (d *cuttableDialer) cut(gap time.Duration) {
 	d.mu.Lock()
 	conns := d.conns
 	d.conns, d.until = nil, time.Now().Add(gap)
@@ -358,7 +358,7 @@ func (d *benchCuttableDialer) cut(gap time.Duration) {
 	}
 }
 
-func (d *benchCuttableDialer) offline() bool {
+func (d *cuttableDialer) offline() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return time.Now().Before(d.until)
@@ -366,7 +366,7 @@ func (d *benchCuttableDialer) offline() bool {
 
 // times returns when the last allowed dial started and when the last gap
 // ended.
-func (d *benchCuttableDialer) times() (dial, gapEnd time.Time) {
+func (d *cuttableDialer) times() (dial, gapEnd time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.lastDial, d.until

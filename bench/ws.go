@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -22,34 +22,34 @@ import (
 	"github.com/herald-chat/herald/wire"
 )
 
-// benchStream is one lightweight real-time connection of the load
+// stream is one lightweight real-time connection of the load
 // generator: it hands back raw frames and parses nothing it need not.
 // next is called from one goroutine; close from any.
-type benchStream interface {
+type stream interface {
 	// next returns the next frame; the slice is valid until the next call.
-	// When the connection ends it returns a *benchClosed or the read error.
+	// When the connection ends it returns a *closedError or the read error.
 	next() ([]byte, error)
 	// pong answers a server ping.
 	pong() error
 	close()
 }
 
-// benchClosed is how the server ended a stream: a WebSocket close frame
+// closedError is how the server ended a stream: a WebSocket close frame
 // or an SSE close frame.
-type benchClosed struct {
+type closedError struct {
 	Code   int
 	Reason string
 }
 
-func (e *benchClosed) Error() string { return fmt.Sprintf("closed with %d %s", e.Code, e.Reason) }
+func (e *closedError) Error() string { return fmt.Sprintf("closed with %d %s", e.Code, e.Reason) }
 
-// benchHelloFrame is the first frame of every bench connection: protocol 1, live
+// helloFrame is the first frame of every bench connection: protocol 1, live
 // from each thread's head, handling messages only.
-var benchHelloFrame = benchMustJSON(wire.ClientFrame{Type: wire.FrameHello, Version: wire.ProtocolVersion, Handles: []string{"chatMessageReceived"}})
+var helloFrame = mustJSON(wire.ClientFrame{Type: wire.FrameHello, Version: wire.ProtocolVersion, Handles: []string{"chatMessageReceived"}})
 
-var benchPongFrame = benchMustJSON(wire.ClientFrame{Type: wire.FramePong})
+var pongFrame = mustJSON(wire.ClientFrame{Type: wire.FramePong})
 
-func benchMustJSON(v any) []byte {
+func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -57,44 +57,44 @@ func benchMustJSON(v any) []byte {
 	return b
 }
 
-// benchDialStream opens a stream of the given transport as the holder of token.
-func benchDialStream(ctx context.Context, transport string, base *url.URL, hc *http.Client, token string) (benchStream, error) {
+// dialStream opens a stream of the given transport as the holder of token.
+func dialStream(ctx context.Context, transport string, base *url.URL, hc *http.Client, token string) (stream, error) {
 	if transport == wire.TransportSSE {
-		return benchDialSSE(ctx, base, hc, token)
+		return dialSSE(ctx, base, hc, token)
 	}
-	return benchDialWS(ctx, base, token)
+	return dialWS(ctx, base, token)
 }
 
 // --- WebSocket: a minimal RFC 6455 client, enough for Herald's frames ---
 
-type benchWsStream struct {
+type wsStream struct {
 	c   net.Conn
 	r   *bufio.Reader
 	buf []byte // the current message, reused
 	hdr [14]byte
 }
 
-// benchDialWS opens GET /realtime/ws with the token as bearer and sends hello.
-func benchDialWS(ctx context.Context, base *url.URL, token string) (*benchWsStream, error) {
+// dialWS opens GET /realtime/ws with the token as bearer and sends hello.
+func dialWS(ctx context.Context, base *url.URL, token string) (*wsStream, error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", benchHostPort(base))
+	c, err := d.DialContext(ctx, "tcp", hostPort(base))
 	if err != nil {
 		return nil, err
 	}
-	if benchDl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(benchDl)
+	if deliveriesInt, ok := ctx.Deadline(); ok {
+		c.SetDeadline(deliveriesInt)
 	}
 	var raw [16]byte
 	rand.Read(raw[:])
 	key := base64.StdEncoding.EncodeToString(raw[:])
 	req := fmt.Sprintf("GET %s/realtime/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer %s\r\nUser-Agent: %s\r\n\r\n",
-		strings.TrimSuffix(base.EscapedPath(), "/"), base.Host, key, token, benchUserAgent)
+		strings.TrimSuffix(base.EscapedPath(), "/"), base.Host, key, token, userAgent)
 	if _, err := io.WriteString(c, req); err != nil {
 		c.Close()
 		return nil, err
 	}
-	s := &benchWsStream{c: c, r: bufio.NewReaderSize(c, 4096)}
+	s := &wsStream{c: c, r: bufio.NewReaderSize(c, 4096)}
 	resp, err := http.ReadResponse(s.r, nil)
 	if err != nil {
 		c.Close()
@@ -110,7 +110,7 @@ func benchDialWS(ctx context.Context, base *url.URL, token string) (*benchWsStre
 		c.Close()
 		return nil, errors.New("websocket handshake: wrong Sec-WebSocket-Accept")
 	}
-	if err := s.write(0x1, benchHelloFrame); err != nil {
+	if err := s.write(0x1, helloFrame); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func benchDialWS(ctx context.Context, base *url.URL, token string) (*benchWsStre
 	return s, nil
 }
 
-func benchHostPort(u *url.URL) string {
+func hostPort(u *url.URL) string {
 	if u.Port() != "" {
 		return u.Host
 	}
@@ -129,7 +129,7 @@ func benchHostPort(u *url.URL) string {
 }
 
 // write sends one masked frame with FIN set.
-func (s *benchWsStream) write(op byte, p []byte) error {
+func (s *wsStream) write(op byte, p []byte) error {
 	b := make([]byte, 0, 14+len(p))
 	b = append(b, 0x80|op)
 	switch n := len(p); {
@@ -152,7 +152,7 @@ func (s *benchWsStream) write(op byte, p []byte) error {
 }
 
 // next reads frames until a whole text message, answering WebSocket pings.
-func (s *benchWsStream) next() ([]byte, error) {
+func (s *wsStream) next() ([]byte, error) {
 	s.buf = s.buf[:0]
 	for {
 		h := s.hdr[:2]
@@ -187,7 +187,7 @@ func (s *benchWsStream) next() ([]byte, error) {
 		switch op {
 		case 0x8: // close
 			p := s.buf[start:]
-			e := &benchClosed{Code: 1005}
+			e := &closedError{Code: 1005}
 			if len(p) >= 2 {
 				e.Code, e.Reason = int(binary.BigEndian.Uint16(p)), string(p[2:])
 			}
@@ -209,13 +209,13 @@ func (s *benchWsStream) next() ([]byte, error) {
 	}
 }
 
-func (s *benchWsStream) pong() error { return s.write(0x1, benchPongFrame) }
+func (s *wsStream) pong() error { return s.write(0x1, pongFrame) }
 
-func (s *benchWsStream) close() { s.c.Close() }
+func (s *wsStream) close() { s.c.Close() }
 
 // --- Server-Sent Events ---
 
-type benchSseStream struct {
+type sseStream struct {
 	base  *url.URL
 	hc    *http.Client
 	token string
@@ -226,17 +226,17 @@ type benchSseStream struct {
 	buf   []byte
 }
 
-// benchDialSSE opens POST /realtime/sse with hello as the body.
-func benchDialSSE(ctx context.Context, base *url.URL, hc *http.Client, token string) (*benchSseStream, error) {
+// dialSSE opens POST /realtime/sse with hello as the body.
+func dialSSE(ctx context.Context, base *url.URL, hc *http.Client, token string) (*sseStream, error) {
 	req, err := http.NewRequestWithContext(context.WithoutCancel(ctx), http.MethodPost,
-		strings.TrimSuffix(base.String(), "/")+"/realtime/sse", bytes.NewReader(benchHelloFrame))
+		strings.TrimSuffix(base.String(), "/")+"/realtime/sse", bytes.NewReader(helloFrame))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("User-Agent", benchUserAgent)
+	req.Header.Set("User-Agent", userAgent)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -246,12 +246,12 @@ func benchDialSSE(ctx context.Context, base *url.URL, hc *http.Client, token str
 		resp.Body.Close()
 		return nil, fmt.Errorf("open SSE: %s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	return &benchSseStream{base: base, hc: hc, token: token, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4096)}, nil
+	return &sseStream{base: base, hc: hc, token: token, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4096)}, nil
 }
 
 // next returns the data of the next event; it remembers the connection id
-// and key from welcome, and turns a close frame into *benchClosed.
-func (s *benchSseStream) next() ([]byte, error) {
+// and key from welcome, and turns a close frame into *closedError.
+func (s *sseStream) next() ([]byte, error) {
 	s.buf = s.buf[:0]
 	for {
 		line, err := s.r.ReadSlice('\n')
@@ -275,7 +275,7 @@ func (s *benchSseStream) next() ([]byte, error) {
 	}
 }
 
-func (s *benchSseStream) frame() ([]byte, error) {
+func (s *sseStream) frame() ([]byte, error) {
 	f := s.buf
 	switch {
 	case bytes.HasPrefix(f, []byte(`{"type":"welcome"`)):
@@ -286,17 +286,17 @@ func (s *benchSseStream) frame() ([]byte, error) {
 	case bytes.HasPrefix(f, []byte(`{"type":"close"`)):
 		var c wire.ServerFrame
 		json.Unmarshal(f, &c)
-		return nil, &benchClosed{Code: c.Code, Reason: c.Reason}
+		return nil, &closedError{Code: c.Code, Reason: c.Reason}
 	}
 	return f, nil
 }
 
 // pong POSTs a pong frame for the connection.
-func (s *benchSseStream) pong() error {
+func (s *sseStream) pong() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		strings.TrimSuffix(s.base.String(), "/")+"/realtime/connections/"+url.PathEscape(s.id)+"/frames", bytes.NewReader(benchPongFrame))
+		strings.TrimSuffix(s.base.String(), "/")+"/realtime/connections/"+url.PathEscape(s.id)+"/frames", bytes.NewReader(pongFrame))
 	if err != nil {
 		return err
 	}
@@ -315,4 +315,4 @@ func (s *benchSseStream) pong() error {
 	return nil
 }
 
-func (s *benchSseStream) close() { s.body.Close() }
+func (s *sseStream) close() { s.body.Close() }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,16 +19,16 @@ import (
 	"time"
 )
 
-// BenchIdleCmd is "bench idle".
-type BenchIdleCmd struct {
-	BenchOptions
+// IdleCmd is "bench idle".
+type IdleCmd struct {
+	Options
 	Connections int           `default:"1000" help:"Connections to hold open."`
 	Users       int           `default:"0" help:"Identities to connect as, in turn (default: one per connection)."`
 	Procs       int           `default:"0" help:"Client processes holding the connections (0: as many as this process's file-descriptor limit requires)."`
 	Hold        time.Duration `default:"5s" help:"How long to hold every connection open before reading the server's RSS."`
 }
 
-type benchIdle struct {
+type Idle struct {
 	Connections    int     `json:"connections"`
 	Failed         int     `json:"failed"`
 	Procs          int     `json:"procs"`
@@ -37,11 +38,11 @@ type benchIdle struct {
 	PerConnKiB     float64 `json:"perConnKiB"`
 }
 
-// benchFdsPerProcSpare are the descriptors a client process keeps for itself.
-const benchFdsPerProcSpare = 256
+// fdsPerProcSpare are the descriptors a client process keeps for itself.
+const fdsPerProcSpare = 256
 
 // Run runs the scenario.
-func (c *BenchIdleCmd) Run(g *Globals) error {
+func (c *IdleCmd) Run(env *Env) error {
 	if c.Connections < 1 || c.Connections > 1_000_000 {
 		return errors.New("--connections must be between 1 and 1,000,000")
 	}
@@ -53,13 +54,16 @@ func (c *BenchIdleCmd) Run(g *Globals) error {
 	if procs <= 0 {
 		procs = 1
 		var lim syscall.Rlimit
-		if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur > benchFdsPerProcSpare*2 {
-			per := int(lim.Cur) - benchFdsPerProcSpare
+		if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil && lim.Cur > fdsPerProcSpare*2 {
+			per := int(lim.Cur) - fdsPerProcSpare
 			procs = (c.Connections + per - 1) / per
 		}
 	}
 	procs = min(procs, c.Connections)
-	r, cancel, err := newBenchRun(g, &c.BenchOptions, "idle", map[string]any{"connections": c.Connections, "users": users,
+	if procs > 1 && len(env.Worker) == 0 {
+		return fmt.Errorf("bench idle: %d client processes are needed and this program cannot start them (bench.Env.Worker is not set)", procs)
+	}
+	r, cancel, err := newRunner(env, &c.Options, "idle", map[string]any{"connections": c.Connections, "users": users,
 		"procs": procs, "hold": c.Hold.String()})
 	if err != nil {
 		return err
@@ -72,23 +76,23 @@ func (c *BenchIdleCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	r.res.Setup.SetupSeconds = benchRound1(time.Since(r.start).Seconds())
+	r.res.Setup.SetupSeconds = round1(time.Since(r.start).Seconds())
 	tokens := make([]string, c.Connections)
 	for i := range tokens {
 		tokens[i] = us[i%len(us)].Token
 	}
 	time.Sleep(time.Second) // let the setup's garbage settle before the baseline
 	before := r.server.rss()
-	idle := &benchIdle{Procs: procs, RSSBeforeMiB: benchMib(before)}
+	idle := &Idle{Procs: procs, RSSBeforeMiB: mib(before)}
 	r.server.mark()
 	r.self.mark()
 
 	connectStart := time.Now()
-	var hold benchIdleHolder
+	var hold idleHolder
 	if procs == 1 {
-		hold, err = benchHoldInProcess(r, tokens)
+		hold, err = holdInProcess(r, tokens)
 	} else {
-		hold, err = benchHoldInWorkers(r, tokens, procs)
+		hold, err = holdInWorkers(r, tokens, procs)
 	}
 	if hold != nil {
 		defer hold.release()
@@ -98,8 +102,8 @@ func (c *BenchIdleCmd) Run(g *Globals) error {
 	}
 	ok, failed, firstErr := hold.counts()
 	el := time.Since(connectStart)
-	idle.Connections, idle.Failed, idle.ConnectsPerSec = ok, failed, benchRound1(float64(ok)/el.Seconds())
-	r.res.Setup.Connections, r.res.Setup.ConnectSeconds = ok, benchRound1(el.Seconds())
+	idle.Connections, idle.Failed, idle.ConnectsPerSec = ok, failed, round1(float64(ok)/el.Seconds())
+	r.res.Setup.Connections, r.res.Setup.ConnectSeconds = ok, round1(el.Seconds())
 	if failed > 0 {
 		r.note("%d connections failed to open; the first: %s", failed, firstErr)
 	}
@@ -110,9 +114,9 @@ func (c *BenchIdleCmd) Run(g *Globals) error {
 	}
 	stop()
 	after := r.server.rss()
-	idle.RSSAfterMiB = benchMib(after)
+	idle.RSSAfterMiB = mib(after)
 	if ok > 0 && r.server.pid != 0 {
-		idle.PerConnKiB = benchRound1(float64(after-before) / float64(ok))
+		idle.PerConnKiB = round1(float64(after-before) / float64(ok))
 	}
 	r.res.Idle = idle
 	if n := hold.ended(); n > 0 {
@@ -122,8 +126,8 @@ func (c *BenchIdleCmd) Run(g *Globals) error {
 	return r.finish()
 }
 
-// benchIdleHolder holds connections open until release.
-type benchIdleHolder interface {
+// idleHolder holds connections open until release.
+type idleHolder interface {
 	counts() (ok, failed int, firstErr string)
 	ended() int // connections that ended while held
 	release()
@@ -131,27 +135,27 @@ type benchIdleHolder interface {
 
 // --- In this process ---
 
-type benchLocalHold struct {
-	rcs    []*benchReceiver
+type localHold struct {
+	rcs    []*receiver
 	failed int
 	first  string
 	once   sync.Once
 }
 
-func benchHoldInProcess(r *benchRun, tokens []string) (*benchLocalHold, error) {
-	h, err := benchHoldStreams(r.ctx, r.o.Transport, r.base, r.hc, tokens, r.o.SetupConcurrency, func(ok, failed int) {})
+func holdInProcess(r *runner, tokens []string) (*localHold, error) {
+	h, err := holdStreams(r.ctx, r.o.Transport, r.base, r.hc, tokens, r.o.SetupConcurrency, func(ok, failed int) {})
 	return h, err
 }
 
-// benchHoldStreams opens a stream per token, each answered by a reader that
+// holdStreams opens a stream per token, each answered by a reader that
 // answers pings; a connection that fails to open is counted, not fatal.
-func benchHoldStreams(ctx context.Context, transport string, base *url.URL, hc *http.Client, tokens []string, conc int,
-	progress func(ok, failed int)) (*benchLocalHold, error) {
-	h := &benchLocalHold{rcs: make([]*benchReceiver, len(tokens))}
+func holdStreams(ctx context.Context, transport string, base *url.URL, hc *http.Client, tokens []string, conc int,
+	progress func(ok, failed int)) (*localHold, error) {
+	h := &localHold{rcs: make([]*receiver, len(tokens))}
 	var mu sync.Mutex
 	var ok, failed atomic.Int64
-	err := benchParallel(ctx, len(tokens), conc, func(ctx context.Context, i int) error {
-		s, err := benchOpenStream(ctx, transport, base, hc, tokens[i])
+	err := parallel(ctx, len(tokens), conc, func(ctx context.Context, i int) error {
+		s, err := openStream(ctx, transport, base, hc, tokens[i])
 		if err != nil {
 			mu.Lock()
 			if h.first == "" {
@@ -162,7 +166,7 @@ func benchHoldStreams(ctx context.Context, transport string, base *url.URL, hc *
 			progress(int(ok.Load()), int(failed.Load()))
 			return nil
 		}
-		rc := &benchReceiver{s: s, threads: 1, done: make(chan struct{})}
+		rc := &receiver{s: s, threads: 1, done: make(chan struct{})}
 		h.rcs[i] = rc
 		go rc.run()
 		ok.Add(1)
@@ -173,7 +177,7 @@ func benchHoldStreams(ctx context.Context, transport string, base *url.URL, hc *
 	return h, err
 }
 
-func (h *benchLocalHold) counts() (int, int, string) {
+func (h *localHold) counts() (int, int, string) {
 	n := 0
 	for _, rc := range h.rcs {
 		if rc != nil {
@@ -183,7 +187,7 @@ func (h *benchLocalHold) counts() (int, int, string) {
 	return n, h.failed, h.first
 }
 
-func (h *benchLocalHold) ended() int {
+func (h *localHold) ended() int {
 	n := 0
 	for _, rc := range h.rcs {
 		if rc == nil {
@@ -198,11 +202,11 @@ func (h *benchLocalHold) ended() int {
 	return n
 }
 
-func (h *benchLocalHold) release() { h.once.Do(func() { benchCloseReceivers(h.rcs) }) }
+func (h *localHold) release() { h.once.Do(func() { closeReceivers(h.rcs) }) }
 
 // --- In worker processes (herald bench idle-worker) ---
 
-type benchWorkerHold struct {
+type workerHold struct {
 	cmds   []*exec.Cmd
 	stdins []io.WriteCloser
 	ok     int
@@ -212,14 +216,10 @@ type benchWorkerHold struct {
 	once   sync.Once
 }
 
-// benchHoldInWorkers starts procs copies of this binary as idle workers, hands
+// holdInWorkers starts procs idle workers (Env.Worker), hands
 // each its share of the tokens and waits until each says it is ready.
-func benchHoldInWorkers(r *benchRun, tokens []string, procs int) (*benchWorkerHold, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	h := &benchWorkerHold{}
+func holdInWorkers(r *runner, tokens []string, procs int) (*workerHold, error) {
+	h := &workerHold{}
 	type ready struct {
 		ok, failed int
 		first      string
@@ -228,9 +228,10 @@ func benchHoldInWorkers(r *benchRun, tokens []string, procs int) (*benchWorkerHo
 	readies := make(chan ready, procs)
 	for p := range procs {
 		share := tokens[p*len(tokens)/procs : (p+1)*len(tokens)/procs]
-		cmd := exec.CommandContext(r.ctx, exe, "bench", "idle-worker", "--url", r.g.URL, "--transport", r.o.Transport,
+		args := append(slices.Clone(r.env.Worker[1:]), "--url", r.env.URL, "--transport", r.o.Transport,
 			"--concurrency", strconv.Itoa(max(1, r.o.SetupConcurrency/procs)))
-		cmd.Stderr = r.g.stderr
+		cmd := exec.CommandContext(r.ctx, r.env.Worker[0], args...)
+		cmd.Stderr = r.env.Stderr
 		in, err := cmd.StdinPipe()
 		if err != nil {
 			return h, err
@@ -287,12 +288,12 @@ func benchHoldInWorkers(r *benchRun, tokens []string, procs int) (*benchWorkerHo
 	return h, nil
 }
 
-func (h *benchWorkerHold) counts() (int, int, string) { return h.ok, h.failed, h.first }
+func (h *workerHold) counts() (int, int, string) { return h.ok, h.failed, h.first }
 
-func (h *benchWorkerHold) ended() int { return 0 } // the workers report ended connections on stderr
+func (h *workerHold) ended() int { return 0 } // the workers report ended connections on stderr
 
 // release closes the workers' stdin, which ends them, and waits.
-func (h *benchWorkerHold) release() {
+func (h *workerHold) release() {
 	h.once.Do(func() {
 		for _, in := range h.stdins {
 			in.Close()
@@ -303,44 +304,44 @@ func (h *benchWorkerHold) release() {
 	})
 }
 
-// BenchIdleWorkerCmd is "bench idle-worker", started by bench idle: it
+// IdleWorkerCmd is "bench idle-worker", started by bench idle: it
 // reads tokens from stdin, one a line, up to an empty line; opens a
 // connection for each; prints "ready OK FAILED [FIRST ERROR]"; and holds
 // them until stdin closes (or --max-hold passes).
-type BenchIdleWorkerCmd struct {
+type IdleWorkerCmd struct {
 	Transport   string        `enum:"websocket,sse" default:"websocket" help:"Real-time transport."`
 	Concurrency int           `default:"8" help:"Parallel connection opens."`
 	MaxHold     time.Duration `name:"max-hold" default:"30m" help:"Let go after this long even if stdin stays open."`
 }
 
 // Run runs the worker.
-func (c *BenchIdleWorkerCmd) Run(g *Globals) error {
-	base, err := url.Parse(g.URL)
+func (c *IdleWorkerCmd) Run(env *Env) error {
+	base, err := url.Parse(env.URL)
 	if err != nil {
 		return err
 	}
-	in := bufio.NewScanner(os.Stdin)
+	in := bufio.NewScanner(env.Stdin)
 	in.Buffer(make([]byte, 64<<10), 64<<10)
 	var tokens []string
 	for in.Scan() && in.Text() != "" {
 		tokens = append(tokens, in.Text())
 	}
-	ctx, cancel := context.WithTimeout(g.Context(), c.MaxHold)
+	ctx, cancel := context.WithTimeout(env.Context, c.MaxHold)
 	defer cancel()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	h, err := benchHoldStreams(ctx, c.Transport, base, hc, tokens, max(1, c.Concurrency), func(int, int) {})
+	h, err := holdStreams(ctx, c.Transport, base, hc, tokens, max(1, c.Concurrency), func(int, int) {})
 	defer h.release()
 	if err != nil {
 		return err
 	}
 	ok, failed, first := h.counts()
-	fmt.Fprintf(g.stdout, "ready %d %d %s\n", ok, failed, strings.ReplaceAll(first, "\n", " "))
-	if f, isFile := g.stdout.(*os.File); isFile {
+	fmt.Fprintf(env.Stdout, "ready %d %d %s\n", ok, failed, strings.ReplaceAll(first, "\n", " "))
+	if f, isFile := env.Stdout.(*os.File); isFile {
 		f.Sync()
 	}
 	released := make(chan struct{})
 	go func() {
-		io.Copy(io.Discard, os.Stdin)
+		io.Copy(io.Discard, env.Stdin)
 		close(released)
 	}()
 	select {
@@ -348,7 +349,7 @@ func (c *BenchIdleWorkerCmd) Run(g *Globals) error {
 	case <-ctx.Done():
 	}
 	if n := h.ended(); n > 0 {
-		fmt.Fprintf(g.stderr, "idle worker: %d of %d connections ended while held\n", n, ok)
+		fmt.Fprintf(env.Stderr, "idle worker: %d of %d connections ended while held\n", n, ok)
 	}
 	return nil
 }
