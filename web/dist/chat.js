@@ -973,13 +973,13 @@ var Session = class {
   /** expiring answers tokenExpiring: it asks the credential for a new token; it arrives through offerToken. */
   expiring() {
     const r = this.r;
-    const cred2 = r.client.credential;
+    const cred = r.client.credential;
     const current = this.token;
     void (async () => {
       try {
-        const t = await cred2.token();
+        const t = await cred.token();
         if (t && t !== current) return r.offerToken(t);
-        if (!isRefreshing(cred2)) {
+        if (!isRefreshing(cred)) {
           r.report(
             new HeraldError({
               code: "unauthorized",
@@ -989,7 +989,7 @@ var Session = class {
           );
           return;
         }
-        await cred2.refresh();
+        await cred.refresh();
       } catch (err) {
         r.report(err);
       }
@@ -1104,8 +1104,8 @@ var Realtime = class {
   // threads send refuses: thread_deleted or not_participant
   endedAt = /* @__PURE__ */ new Map();
   // last cursor of threads that ended for the user
-  constructor(client2, opts = {}) {
-    this.client = client2;
+  constructor(client, opts = {}) {
+    this.client = client;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger === null ? silent : opts.logger ?? console;
     this.cursorStore = opts.cursors ?? new MemoryCursors();
@@ -1194,8 +1194,8 @@ var Realtime = class {
       this.known.add(t);
     }
     for (const [t, seq] of Object.entries(saved.ended ?? {})) if (!this.cursor.has(t)) this.endedAt.set(t, seq);
-    const cred2 = this.client.credential;
-    const unsubscribe = isRefreshing(cred2) ? cred2.onRefresh((t) => this.offerToken(t)) : () => {
+    const cred = this.client.credential;
+    const unsubscribe = isRefreshing(cred) ? cred.onRefresh((t) => this.offerToken(t)) : () => {
     };
     const unwatch = this.network.subscribe((online) => this.networkChanged(online));
     try {
@@ -1262,11 +1262,11 @@ var Realtime = class {
         this.transportIndex++;
         continue;
       }
-      const { retry, terminal: terminal2 } = await this.decide(end);
+      const { retry, terminal } = await this.decide(end);
       if (!retry) {
-        this.emit({ state: "disconnected", code: end.code, reason: end.reason, error: terminal2 });
-        this.log.error(`herald: real-time connection stopped: ${describe(terminal2)}`);
-        throw terminal2;
+        this.emit({ state: "disconnected", code: end.code, reason: end.reason, error: terminal });
+        this.log.error(`herald: real-time connection stopped: ${describe(terminal)}`);
+        throw terminal;
       }
       if (end.reason === "network_offline") continue;
       const delay = Math.max(backoffDelay(this.backoff, attempt), end.retryAfterMs ?? 0);
@@ -1332,11 +1332,11 @@ var Realtime = class {
   }
   /** decide says whether to reconnect after end; if not, the terminal error. An expired token is refreshed first when it can be. */
   async decide(end) {
-    let terminal2;
+    let terminal;
     const err = end.err;
     if (err instanceof CloseError) {
       if (reconnects(err.code) || err.code === 1e3) return { retry: true };
-      terminal2 = closeError(err);
+      terminal = closeError(err);
     } else if (err instanceof HeraldError) {
       switch (err.code) {
         case "unauthorized":
@@ -1345,36 +1345,36 @@ var Realtime = class {
         case "method_not_allowed":
         case "unsupported_media":
         case "too_large":
-          terminal2 = err;
+          terminal = err;
           break;
         case "not_found":
-          if (err.reason === "route_not_found") terminal2 = err;
+          if (err.reason === "route_not_found") terminal = err;
       }
-      if (!terminal2) return { retry: true };
+      if (!terminal) return { retry: true };
     } else if (err instanceof Error && err.message === "herald: the credential is closed") {
       return { retry: false, terminal: err };
     } else {
       return { retry: true };
     }
-    if (terminal2.reason === "token_expired") {
-      const cred2 = this.client.credential;
-      if (isRefreshing(cred2)) {
+    if (terminal.reason === "token_expired") {
+      const cred = this.client.credential;
+      if (isRefreshing(cred)) {
         try {
-          await cred2.refresh();
+          await cred.refresh();
         } catch (e) {
           this.report(e);
         }
         return { retry: true };
       }
     }
-    return { retry: false, terminal: terminal2 };
+    return { retry: false, terminal };
   }
   /** connect opens one connection on transport and runs it until it ends. */
   async connect(transport) {
     let token = "";
-    const cred2 = this.client.credential;
+    const cred = this.client.credential;
     try {
-      token = await cred2.token();
+      token = await cred.token();
     } catch (err) {
       return { code: 0, reason: "token_unavailable", err, openedAt: 0 };
     }
@@ -1711,8 +1711,8 @@ var ChatClient = class {
   }
 };
 function devLogin(baseUrl, req, opts = {}) {
-  const conn2 = new Conn(baseUrl, null, opts);
-  return conn2.json({ method: "POST", path: "/dev/login", body: req.name === void 0 ? {} : { name: req.name }, token: req.token });
+  const conn = new Conn(baseUrl, null, opts);
+  return conn.json({ method: "POST", path: "/dev/login", body: req.name === void 0 ? {} : { name: req.name }, token: req.token });
 }
 function repeat(id) {
   return id ? { "repeatability-request-id": id } : {};
@@ -1725,6 +1725,149 @@ async function* all(first, next) {
     page = await next(page.nextLink);
   }
 }
+
+// src/pages/chatstore.ts
+function isText(m) {
+  return m.type === "text" || m.type === "html";
+}
+var ChatStore = class {
+  me = null;
+  cred = null;
+  client = null;
+  rt = null;
+  /** conn is the connection's last state; terminal the error that ended the session for good. */
+  conn = null;
+  terminal = null;
+  threads = /* @__PURE__ */ new Map();
+  view = null;
+  /** lastTyping is when this user last told the open thread it is typing (ms). */
+  lastTyping = 0;
+  /** sendQueue chains the page's sends so they commit in the order typed. */
+  sendQueue = Promise.resolve();
+  /** peopleAsked is the last question to the people picker. */
+  peopleAsked = "";
+  /** names are display names learned from messages and typing, for participants added without one. */
+  names = /* @__PURE__ */ new Map();
+  /** reset forgets everything: signing out. */
+  reset() {
+    this.me = this.cred = this.client = this.rt = this.conn = null;
+    this.terminal = null;
+    this.threads.clear();
+    this.view = null;
+    this.lastTyping = 0;
+    this.peopleAsked = "";
+    this.names.clear();
+  }
+  // --- the thread list ---
+  /** listThread adds a thread to the list unless it is there; it returns the item either way. */
+  listThread(id, topic, activity) {
+    let t = this.threads.get(id);
+    if (!t) {
+      t = { id, topic, activity, unread: 0 };
+      this.threads.set(id, t);
+    }
+    return t;
+  }
+  /** threadList is the list as shown: the most recent activity first. */
+  threadList() {
+    return [...this.threads.values()].sort((a, b) => (b.activity || "").localeCompare(a.activity || ""));
+  }
+  /** unreadTotal is the sum of the unread counts (the page title shows it). */
+  unreadTotal() {
+    let n = 0;
+    for (const t of this.threads.values()) n += t.unread;
+    return n;
+  }
+  /**
+   * dropThread removes a thread the user lost; if it was the open one the
+   * view closes. It returns the item (undefined if it was not listed) and
+   * whether it was open.
+   */
+  dropThread(id) {
+    const item = this.threads.get(id);
+    this.threads.delete(id);
+    const wasOpen = this.view?.id === id;
+    if (wasOpen) this.view = null;
+    return { item, wasOpen };
+  }
+  /**
+   * messageArrived takes a message event of a listed thread: the thread's
+   * activity moves to at; in the open thread the message is put in place,
+   * elsewhere a new message from someone else counts as unread. It returns
+   * true when the open thread changed.
+   */
+  messageArrived(t, m, received, at) {
+    t.activity = at;
+    if (this.view?.id === t.id) {
+      this.view.messages.set(m.id, m);
+      return true;
+    }
+    if (received && userIdOf(m.senderCommunicationIdentifier) !== this.me?.id) t.unread++;
+    return false;
+  }
+  // --- the open thread ---
+  /** open makes id the open thread, with nothing loaded yet, and clears its unread count. */
+  open(id) {
+    const t = this.threads.get(id);
+    if (t) t.unread = 0;
+    this.view = { id, messages: /* @__PURE__ */ new Map(), participants: [], receipts: /* @__PURE__ */ new Map(), typing: /* @__PURE__ */ new Map(), older: "", readSent: "", editing: "", rendered: /* @__PURE__ */ new Map() };
+    return this.view;
+  }
+  /** addMessages puts messages into v, keeping any it already has (a live event is newer than a page). */
+  addMessages(v, ms) {
+    for (const m of ms) if (!v.messages.has(m.id)) v.messages.set(m.id, m);
+  }
+  /** addReceipts keeps each user's first receipt of a list that comes newest first, unless one is known. */
+  addReceipts(v, rs) {
+    for (const r of rs) {
+      const who = userIdOf(r.senderCommunicationIdentifier);
+      if (!v.receipts.has(who)) v.receipts.set(who, r.chatMessageId);
+    }
+  }
+  /** messages are the open thread's messages in sequence order. */
+  messages() {
+    const v = this.view;
+    return v ? [...v.messages.values()].sort((a, b) => Number(a.sequenceId) - Number(b.sequenceId)) : [];
+  }
+  /** readBy maps each message to the names of the others whose last read receipt names it. */
+  readBy() {
+    const out = /* @__PURE__ */ new Map();
+    const v = this.view;
+    if (!v) return out;
+    for (const [user, msgId] of v.receipts) if (user !== this.me?.id) out.set(msgId, [...out.get(msgId) ?? [], this.nameOf(user)]);
+    return out;
+  }
+  /** toMarkRead is the newest message of others in the open thread, if no receipt was sent for it yet. */
+  toMarkRead() {
+    const v = this.view;
+    if (!v) return void 0;
+    const newest = [...v.messages.values()].filter((m) => isText(m) && !m.deletedOn && userIdOf(m.senderCommunicationIdentifier) !== this.me?.id).sort((a, b) => Number(b.sequenceId) - Number(a.sequenceId))[0];
+    return newest && v.readSent !== newest.id ? newest : void 0;
+  }
+  /** typingNames are the names of those typing in the open thread at now (ms). */
+  typingNames(now) {
+    const v = this.view;
+    return v ? [...v.typing.values()].filter((t) => t.until > now).map((t) => t.name) : [];
+  }
+  /** typing records that who is typing in the open thread until until (ms); not this user. */
+  typing(threadId, who, name, until) {
+    const v = this.view;
+    if (v?.id !== threadId || who === this.me?.id) return false;
+    this.learnName(who, name);
+    v.typing.set(who, { name: this.nameOf(who), until });
+    return true;
+  }
+  // --- names ---
+  learnName(userId, name) {
+    if (userId && name) this.names.set(userId, name);
+  }
+  /** nameOf is how the page names a person: this user's own name, the participant's, a learned one, fallback, or the id. */
+  nameOf(userId, fallback = "") {
+    if (userId === this.me?.id) return this.me.name;
+    const p = this.view?.participants.find((p2) => userIdOf(p2.communicationIdentifier) === userId);
+    return p?.displayName || this.names.get(userId) || fallback || userId;
+  }
+};
 
 // src/pages/dom.ts
 function h(tag, attrs = {}, ...children) {
@@ -1806,21 +1949,13 @@ function dayLabel(t, now) {
 // src/pages/chat.ts
 var BASE = location.origin;
 var SESSION = "herald.session";
-var me = null;
-var cred = null;
-var client = null;
-var rt = null;
-var conn = null;
-var terminal = null;
-var threads = /* @__PURE__ */ new Map();
-var view = null;
-var lastTyping = 0;
+var store = new ChatStore();
 function saveMe() {
-  if (me) sessionStorage.setItem(SESSION, JSON.stringify(me));
+  if (store.me) sessionStorage.setItem(SESSION, JSON.stringify(store.me));
   else sessionStorage.removeItem(SESSION);
 }
 function signedIn(m) {
-  me = m;
+  store.me = m;
   saveMe();
   $("signin").hidden = true;
   $("app").hidden = false;
@@ -1863,47 +1998,40 @@ function formError(form, text) {
   replace(form.querySelector(".error"), text);
 }
 function signOut() {
-  rt?.close();
-  cred?.close();
-  rt = null;
-  cred = null;
-  client = null;
-  me = null;
-  conn = null;
-  terminal = null;
+  store.rt?.close();
+  store.cred?.close();
+  store.reset();
   saveMe();
-  threads.clear();
-  view = null;
   location.reload();
 }
 function connect() {
-  const m = me;
+  const m = store.me;
   const refresher = m.dev ? async () => (await devLogin(BASE, { token: m.token })).token : void 0;
-  cred = new TokenCredential(m.token, refresher);
-  cred.onRefresh((t) => {
+  store.cred = new TokenCredential(m.token, refresher);
+  store.cred.onRefresh((t) => {
     m.token = t;
     saveMe();
   });
-  client = new ChatClient(BASE, cred);
-  rt = client.realtime({ cursors: new LocalStorageCursors(cursorKey(BASE, m.id)) });
-  rt.on(Events.messageReceived, onMessage).on(Events.messageEdited, onMessage).on(Events.messageDeleted, onMessage).on(Events.typing, onTyping).on(Events.readReceipt, onReceipt).on(Events.threadCreated, onThreadEvent).on(Events.threadDeleted, onThreadEvent).on(Events.threadPropertiesUpdated, onThreadEvent).on(Events.participantsAdded, onMembership).on(Events.participantsRemoved, onMembership).onState((s) => {
-    conn = s;
+  store.client = new ChatClient(BASE, store.cred);
+  store.rt = store.client.realtime({ cursors: new LocalStorageCursors(cursorKey(BASE, m.id)) });
+  store.rt.on(Events.messageReceived, onMessage).on(Events.messageEdited, onMessage).on(Events.messageDeleted, onMessage).on(Events.typing, onTyping).on(Events.readReceipt, onReceipt).on(Events.threadCreated, onThreadEvent).on(Events.threadDeleted, onThreadEvent).on(Events.threadPropertiesUpdated, onThreadEvent).on(Events.participantsAdded, onMembership).on(Events.participantsRemoved, onMembership).onState((s) => {
+    store.conn = s;
     renderConn();
   }).onThreadEnded(dropThread).onResumeFailed((t) => {
-    if (view && (t === view.id || t === "")) void openThread(view.id);
+    if (store.view && (t === store.view.id || t === "")) void openThread(store.view.id);
   }).onError((err) => toast(describe(err)));
-  rt.start().catch(stopSession);
+  store.rt.start().catch(stopSession);
   void loadThreads();
 }
 function renderConn() {
   const el = $("conn");
-  const s = conn;
+  const s = store.conn;
   let state = s?.state ?? "connecting";
   let text = "Connecting…";
   const transport = s?.transport ? label(s.transport) : "";
-  if (terminal) {
+  if (store.terminal) {
     state = "stopped";
-    text = `Disconnected: ${describe(terminal)}`;
+    text = `Disconnected: ${describe(store.terminal)}`;
   } else if (s?.state === "connected") {
     text = `Connected · ${transport}${s.fallback ? " (fallback: " + s.fallbackReason + ")" : ""}`;
   } else if (s?.state === "reconnecting" || s?.state === "connecting") {
@@ -1921,27 +2049,27 @@ function renderConn() {
   el.dataset.connectionId = s?.state === "connected" ? s.connectionId ?? "" : "";
   replace($("conn-text"), text);
   $("conn-text").title = text;
-  $("signout").textContent = terminal ? "Sign in again" : "Sign out";
+  $("signout").textContent = store.terminal ? "Sign in again" : "Sign out";
   renderExpiry();
 }
 function renderExpiry() {
-  const exp = cred?.expiresOn() ?? null;
+  const exp = store.cred?.expiresOn() ?? null;
   const el = $("expiry");
-  if (exp === null || terminal) return replace(el, "");
+  if (exp === null || store.terminal) return replace(el, "");
   const left = exp - Date.now();
   el.dataset.warn = left < 10 * 6e4 ? "true" : "false";
-  if (left <= 0) return replace(el, me?.dev ? "token expired: renewing…" : "token expired: sign in with a new token");
-  replace(el, `token expires in ${span(left)}${me?.dev ? " (renews itself)" : ""}`);
+  if (left <= 0) return replace(el, store.me?.dev ? "token expired: renewing…" : "token expired: sign in with a new token");
+  replace(el, `token expires in ${span(left)}${store.me?.dev ? " (renews itself)" : ""}`);
 }
 function label(t) {
   return t === "websocket" ? "WebSocket" : t === "sse" ? "SSE" : t === "longpoll" ? "long-polling" : t;
 }
 async function loadThreads() {
   try {
-    for await (const t of client.allThreads({ maxPageSize: 100 })) {
-      if (t.deletedOn || rt.ended(t.id)) continue;
-      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: 0 });
-      if (threads.size >= 200) break;
+    for await (const t of store.client.allThreads({ maxPageSize: 100 })) {
+      if (t.deletedOn || store.rt.ended(t.id)) continue;
+      store.listThread(t.id, t.topic, t.lastMessageReceivedOn ?? "");
+      if (store.threads.size >= 200) break;
     }
   } catch (err) {
     failed("", err, "list threads");
@@ -1949,23 +2077,22 @@ async function loadThreads() {
   renderThreads();
 }
 async function learnThread(id, topic) {
-  let t = threads.get(id);
+  let t = store.threads.get(id);
   if (t) return t;
-  if (rt?.ended(id)) return null;
+  if (store.rt?.ended(id)) return null;
   if (topic === void 0) {
     try {
-      topic = (await client.getThread(id)).topic;
+      topic = (await store.client.getThread(id)).topic;
     } catch {
       return null;
     }
   }
-  t = threads.get(id) ?? { id, topic, activity: (/* @__PURE__ */ new Date()).toISOString(), unread: 0 };
-  threads.set(id, t);
+  t = store.listThread(id, topic, (/* @__PURE__ */ new Date()).toISOString());
   renderThreads();
   return t;
 }
 function renderThreads() {
-  const list = [...threads.values()].sort((a, b) => (b.activity || "").localeCompare(a.activity || ""));
+  const list = store.threadList();
   replace(
     $("thread-list"),
     ...list.map(
@@ -1974,7 +2101,7 @@ function renderThreads() {
         { "data-thread-id": t.id },
         h(
           "button",
-          { type: "button", class: "thread", "aria-current": view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
+          { type: "button", class: "thread", "aria-current": store.view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
           h("span", { class: "topic" }, t.topic),
           t.unread ? h("span", { class: "unread", "aria-label": `${t.unread} unread` }, String(t.unread)) : null
         )
@@ -1982,15 +2109,13 @@ function renderThreads() {
     )
   );
   $("no-threads").hidden = list.length > 0;
-  const total = list.reduce((n, t) => n + t.unread, 0);
+  const total = store.unreadTotal();
   document.title = total ? `(${total}) Herald chat` : "Herald chat";
 }
 function dropThread(id, reason) {
-  const t = threads.get(id);
-  threads.delete(id);
+  const { item: t, wasOpen } = store.dropThread(id);
   renderThreads();
-  if (view?.id === id) {
-    view = null;
+  if (wasOpen) {
     $("thread").hidden = true;
     $("people").hidden = true;
     const why = reason === "thread_deleted" ? "was deleted" : reason === "not_participant" ? "is closed to you: you were removed from it" : "has ended for you";
@@ -2009,14 +2134,14 @@ async function createThread(ev) {
   participantsError("");
   try {
     const ids = await resolvePeople(entries);
-    const r = await client.createThread(
-      { topic, participants: [{ communicationIdentifier: identifier(me.id), displayName: me.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
+    const r = await store.client.createThread(
+      { topic, participants: [{ communicationIdentifier: identifier(store.me.id), displayName: store.me.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
       crypto.randomUUID(),
       { strictParticipants: true }
     );
     form.reset();
     formError(form, "");
-    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
+    store.threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
@@ -2031,7 +2156,7 @@ async function resolvePeople(entries) {
       ids.push(e);
       continue;
     }
-    const found = (await client.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
+    const found = (await store.client.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
     if (found.length !== 1) {
       throw new HeraldError({
         code: "invalid",
@@ -2052,11 +2177,9 @@ function participantsError(text) {
   replace($("participants-error"), text);
 }
 async function openThread(id) {
-  const t = threads.get(id);
+  const t = store.threads.get(id);
   if (!t) return;
-  t.unread = 0;
-  view = { id, messages: /* @__PURE__ */ new Map(), participants: [], receipts: /* @__PURE__ */ new Map(), typing: /* @__PURE__ */ new Map(), older: "", readSent: "", editing: "", rendered: /* @__PURE__ */ new Map() };
-  const v = view;
+  const v = store.open(id);
   $("thread").hidden = false;
   $("people").hidden = false;
   $("notice").hidden = true;
@@ -2066,15 +2189,15 @@ async function openThread(id) {
   renderMessages();
   try {
     const [page, parts, receipts] = await Promise.all([
-      client.listMessages(id, { maxPageSize: 50 }),
-      collect(client.allParticipants(id)),
-      collect(client.allReadReceipts(id))
+      store.client.listMessages(id, { maxPageSize: 50 }),
+      collect(store.client.allParticipants(id)),
+      collect(store.client.allReadReceipts(id))
     ]);
-    if (view !== v) return;
-    for (const m of page.value) if (!v.messages.has(m.id)) v.messages.set(m.id, m);
+    if (store.view !== v) return;
+    store.addMessages(v, page.value);
     v.older = page.nextLink ?? "";
     v.participants = parts;
-    for (const r of receipts) if (!v.receipts.has(userIdOf(r.senderCommunicationIdentifier))) v.receipts.set(userIdOf(r.senderCommunicationIdentifier), r.chatMessageId);
+    store.addReceipts(v, receipts);
     renderMessages(true);
     renderParticipants();
     $("composer-text").focus();
@@ -2088,11 +2211,11 @@ async function collect(it) {
   return out;
 }
 async function loadOlder() {
-  const v = view;
+  const v = store.view;
   if (!v?.older) return;
   try {
-    const page = await client.nextMessages(v.older);
-    for (const m of page.value) if (!v.messages.has(m.id)) v.messages.set(m.id, m);
+    const page = await store.client.nextMessages(v.older);
+    store.addMessages(v, page.value);
     v.older = page.nextLink ?? "";
     renderMessages();
   } catch (err) {
@@ -2108,34 +2231,24 @@ function failed(threadId, err, what) {
   else toast(describe(err));
 }
 function stopSession(err) {
-  if (terminal) return;
-  terminal = err;
-  rt?.close();
+  if (store.terminal) return;
+  store.terminal = err;
+  store.rt?.close();
   renderConn();
   toast(describe(err));
 }
-var names = /* @__PURE__ */ new Map();
-function learnName(userId, name) {
-  if (userId && name) names.set(userId, name);
-}
-function nameOf(userId, fallback = "") {
-  if (userId === me?.id) return me.name;
-  const p = view?.participants.find((p2) => userIdOf(p2.communicationIdentifier) === userId);
-  return p?.displayName || names.get(userId) || fallback || userId;
-}
 function renderMessages(scroll = false) {
-  const v = view;
+  const v = store.view;
   const list = $("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   if (!v) return replace(list);
-  const msgs = [...v.messages.values()].sort((a, b) => Number(a.sequenceId) - Number(b.sequenceId));
-  for (const m of msgs) learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
-  const readBy = /* @__PURE__ */ new Map();
-  for (const [user, msgId] of v.receipts) if (user !== me.id) readBy.set(msgId, [...readBy.get(msgId) ?? [], nameOf(user)]);
+  const msgs = store.messages();
+  for (const m of msgs) store.learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
+  const readBy = store.readBy();
   const messageEl = (m) => {
     const rb = readBy.get(m.id);
-    const system = m.type !== "text" && m.type !== "html" ? systemText(m) : "";
-    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
+    const system = isText(m) ? "" : systemText(m);
+    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, store.nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
     const c = v.rendered.get(m.id);
     if (c && c.key === key) return c.el;
     const el = renderMessage(m, rb);
@@ -2175,11 +2288,11 @@ function reconcile(list, els) {
 }
 function renderMessage(m, readBy) {
   const seq = h("span", { class: "seq", title: "sequence number in the thread" }, `#${m.sequenceId}`);
-  if (m.type !== "text" && m.type !== "html") {
+  if (!isText(m)) {
     return h("li", { class: "sys", "data-seq": m.sequenceId, "data-id": m.id }, systemText(m), " ", seq);
   }
   const sender = userIdOf(m.senderCommunicationIdentifier);
-  const mine = sender === me.id;
+  const mine = sender === store.me.id;
   const deleted = !!m.deletedOn;
   return h(
     "li",
@@ -2187,15 +2300,15 @@ function renderMessage(m, readBy) {
     h(
       "div",
       { class: "meta" },
-      h("span", { class: "who", title: sender }, mine ? "You" : m.senderDisplayName || nameOf(sender)),
+      h("span", { class: "who", title: sender }, mine ? "You" : m.senderDisplayName || store.nameOf(sender)),
       " ",
       h("time", { datetime: m.createdOn, title: m.createdOn }, hhmm(m.createdOn)),
       " ",
       seq,
       m.editedOn && !deleted ? h("span", { class: "edited" }, " · edited") : null
     ),
-    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...deleted ? ["message deleted"] : linkify(m.content?.message ?? "")),
-    mine && !deleted && view?.editing !== m.id ? h(
+    store.view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...deleted ? ["message deleted"] : linkify(m.content?.message ?? "")),
+    mine && !deleted && store.view?.editing !== m.id ? h(
       "div",
       { class: "actions" },
       h("button", { type: "button", class: "link", onclick: () => setEditing(m.id) }, "Edit"),
@@ -2206,35 +2319,35 @@ function renderMessage(m, readBy) {
 }
 function systemText(m) {
   const initiator = userIdOf(m.content?.initiatorCommunicationIdentifier);
-  const who = nameOf(initiator, "someone");
+  const who = store.nameOf(initiator, "someone");
   const ps = m.content?.participants ?? [];
-  const names2 = ps.map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
+  const names = ps.map((p) => store.nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
   switch (m.type) {
     case "participantAdded": {
-      if (m.sequenceId !== "1") return `${who} added ${names2}`;
-      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName));
+      if (m.sequenceId !== "1") return `${who} added ${names}`;
+      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => store.nameOf(userIdOf(p.communicationIdentifier), p.displayName));
       return others.length ? `${who} created the thread with ${others.join(", ")}` : `${who} created the thread`;
     }
     case "participantRemoved":
-      return `${who} removed ${names2}`;
+      return `${who} removed ${names}`;
     case "topicUpdated":
       return `${who} set the topic to “${m.content?.topic ?? ""}”`;
   }
   return m.type;
 }
 function setEditing(id) {
-  if (!view) return;
-  view.editing = id;
+  if (!store.view) return;
+  store.view.editing = id;
   renderMessages();
-  view.rendered.get(id)?.el.querySelector("textarea")?.focus();
+  store.view.rendered.get(id)?.el.querySelector("textarea")?.focus();
 }
 function editBox(m) {
   const input = h("textarea", { class: "edit", rows: 2, "aria-label": "edit message" });
   input.value = m.content?.message ?? "";
   const save = async () => {
-    const v = view;
+    const v = store.view;
     try {
-      await client.updateMessage(v.id, m.id, { content: input.value });
+      await store.client.updateMessage(v.id, m.id, { content: input.value });
       setEditing("");
     } catch (err) {
       failed(v.id, err, "edit message");
@@ -2258,25 +2371,24 @@ function topicOf() {
 async function deleteMessage(m) {
   if (!confirmed("Delete this message for everyone in the thread? This cannot be undone.")) return;
   try {
-    await client.deleteMessage(view.id, m.id);
+    await store.client.deleteMessage(store.view.id, m.id);
   } catch (err) {
-    failed(view.id, err, "delete message");
+    failed(store.view.id, err, "delete message");
   }
 }
-var sendQueue = Promise.resolve();
 async function send(ev) {
   ev.preventDefault();
-  const v = view;
+  const v = store.view;
   const input = $("composer-text");
   const content = input.value;
   if (!v || !content.trim()) return;
   input.value = "";
-  const turn = sendQueue.then(() => rt.send(v.id, { content, senderDisplayName: me.name, clientMessageId: crypto.randomUUID() }));
-  sendQueue = turn.catch(() => void 0);
+  const turn = store.sendQueue.then(() => store.rt.send(v.id, { content, senderDisplayName: store.me.name, clientMessageId: crypto.randomUUID() }));
+  store.sendQueue = turn.catch(() => void 0);
   try {
     const r = await turn;
-    if (view === v && !v.messages.has(r.id)) {
-      v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: (/* @__PURE__ */ new Date()).toISOString(), senderCommunicationIdentifier: identifier(me.id), senderDisplayName: me.name });
+    if (store.view === v && !v.messages.has(r.id)) {
+      v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: (/* @__PURE__ */ new Date()).toISOString(), senderCommunicationIdentifier: identifier(store.me.id), senderDisplayName: store.me.name });
       renderMessages(true);
     }
   } catch (err) {
@@ -2291,37 +2403,35 @@ function typed(ev) {
     return;
   }
   const now = Date.now();
-  if (view && now - lastTyping > 5e3) {
-    lastTyping = now;
-    client.sendTyping(view.id, { senderDisplayName: me.name }).catch((err) => console.warn(`herald: typing: ${describe(err)}`));
+  if (store.view && now - store.lastTyping > 5e3) {
+    store.lastTyping = now;
+    store.client.sendTyping(store.view.id, { senderDisplayName: store.me.name }).catch((err) => console.warn(`herald: typing: ${describe(err)}`));
   }
 }
 function renderTyping() {
-  const v = view;
-  const now = Date.now();
-  const names2 = v ? [...v.typing.values()].filter((t) => t.until > now).map((t) => t.name) : [];
-  replace($("typing"), names2.length ? `${names2.join(", ")} ${names2.length > 1 ? "are" : "is"} typing…` : "");
+  const names = store.typingNames(Date.now());
+  replace($("typing"), names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "");
 }
 function sendReadReceipt() {
-  const v = view;
+  const v = store.view;
   if (!v || document.visibilityState !== "visible") return;
-  const newest = [...v.messages.values()].filter((m) => (m.type === "text" || m.type === "html") && !m.deletedOn && userIdOf(m.senderCommunicationIdentifier) !== me.id).sort((a, b) => Number(b.sequenceId) - Number(a.sequenceId))[0];
-  if (!newest || v.readSent === newest.id) return;
+  const newest = store.toMarkRead();
+  if (!newest) return;
   v.readSent = newest.id;
-  client.sendReadReceipt(v.id, { chatMessageId: newest.id }).catch((err) => console.warn(`herald: read receipt: ${describe(err)}`));
+  store.client.sendReadReceipt(v.id, { chatMessageId: newest.id }).catch((err) => console.warn(`herald: read receipt: ${describe(err)}`));
 }
 function renderParticipants() {
-  const v = view;
+  const v = store.view;
   if (!v) return;
   replace(
     $("participants"),
     ...v.participants.map((p) => {
       const id = userIdOf(p.communicationIdentifier);
-      const mine = id === me.id;
+      const mine = id === store.me.id;
       return h(
         "li",
         { "data-user-id": id },
-        h("span", { class: "who" }, mine ? `${me.name} (you)` : nameOf(id)),
+        h("span", { class: "who" }, mine ? `${store.me.name} (you)` : store.nameOf(id)),
         h("span", { class: "uid" }, id),
         mine ? null : h("button", { type: "button", class: "link", onclick: () => void removeParticipant(id) }, "Remove")
       );
@@ -2329,25 +2439,24 @@ function renderParticipants() {
   );
 }
 async function reloadParticipants() {
-  const v = view;
+  const v = store.view;
   if (!v) return;
   try {
-    v.participants = await collect(client.allParticipants(v.id));
+    v.participants = await collect(store.client.allParticipants(v.id));
     renderParticipants();
     renderMessages();
   } catch (err) {
     failed(v.id, err, "list participants");
   }
 }
-var peopleAsked = "";
 async function suggestPeople(input) {
   const q = input.value.trim();
-  if (!q || q.startsWith("u_") || q === peopleAsked) return;
-  peopleAsked = q;
+  if (!q || q.startsWith("u_") || q === store.peopleAsked) return;
+  store.peopleAsked = q;
   try {
-    const r = await client.searchPeople(q, 10);
-    if (peopleAsked !== q) return;
-    const here = new Set(view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
+    const r = await store.client.searchPeople(q, 10);
+    if (store.peopleAsked !== q) return;
+    const here = new Set(store.view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
     $("people-list").replaceChildren(
       ...r.value.filter((p) => !here.has(userIdOf(p.communicationIdentifier))).map((p) => h("option", { value: userIdOf(p.communicationIdentifier), label: `${p.displayName} (${userIdOf(p.communicationIdentifier)})` }))
     );
@@ -2359,9 +2468,9 @@ async function addParticipant(ev) {
   ev.preventDefault();
   const form = ev.target;
   const id = field(form, "user");
-  if (!view || !id) return;
+  if (!store.view || !id) return;
   try {
-    const r = await client.addParticipants(view.id, { participants: [{ communicationIdentifier: identifier(id), displayName: field(form, "name") || void 0 }] });
+    const r = await store.client.addParticipants(store.view.id, { participants: [{ communicationIdentifier: identifier(id), displayName: field(form, "name") || void 0 }] });
     const bad = r.invalidParticipants?.[0];
     formError(form, bad ? `${bad.reason}: ${bad.message}` : "");
     if (!bad) form.reset();
@@ -2371,48 +2480,39 @@ async function addParticipant(ev) {
   }
 }
 async function removeParticipant(id) {
-  if (!view) return;
-  const question = id === me.id ? `Leave “${topicOf()}”? You will stop receiving its messages until someone adds you again.` : `Remove ${nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
+  if (!store.view) return;
+  const question = id === store.me.id ? `Leave “${topicOf()}”? You will stop receiving its messages until someone adds you again.` : `Remove ${store.nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
   if (!confirmed(question)) return;
   try {
-    await client.removeParticipant(view.id, id);
+    await store.client.removeParticipant(store.view.id, id);
   } catch (err) {
-    failed(view.id, err, "remove participant");
+    failed(store.view.id, err, "remove participant");
   }
 }
 async function deleteThread() {
-  if (!view) return;
+  if (!store.view) return;
   if (!confirmed(`Delete “${topicOf()}” for everyone? Its messages are gone for all participants; this cannot be undone.`)) return;
   try {
-    await client.deleteThread(view.id);
+    await store.client.deleteThread(store.view.id);
   } catch (err) {
-    failed(view.id, err, "delete thread");
+    failed(store.view.id, err, "delete thread");
   }
 }
 async function onMessage(ev) {
   const m = ev.data.message;
   const t = await learnThread(ev.threadId);
   if (!t || !m) return;
-  t.activity = ev.data.at || (/* @__PURE__ */ new Date()).toISOString();
-  if (view?.id === ev.threadId) {
-    view.messages.set(m.id, m);
-    renderMessages();
-  } else if (ev.type === Events.messageReceived && userIdOf(m.senderCommunicationIdentifier) !== me.id) {
-    t.unread++;
-  }
+  if (store.messageArrived(t, m, ev.type === Events.messageReceived, ev.data.at || (/* @__PURE__ */ new Date()).toISOString())) renderMessages();
   renderThreads();
 }
 function onTyping(ev) {
-  const who = userIdOf(ev.data.actor);
-  if (view?.id !== ev.threadId || who === me.id) return;
-  learnName(who, ev.data.senderDisplayName);
-  view.typing.set(who, { name: nameOf(who), until: Date.now() + 6e3 });
+  if (!store.typing(ev.threadId, userIdOf(ev.data.actor), ev.data.senderDisplayName, Date.now() + 6e3)) return;
   renderTyping();
   setTimeout(renderTyping, 6100);
 }
 function onReceipt(ev) {
-  if (view?.id !== ev.threadId || !ev.data.chatMessageId) return;
-  view.receipts.set(userIdOf(ev.data.actor), ev.data.chatMessageId);
+  if (store.view?.id !== ev.threadId || !ev.data.chatMessageId) return;
+  store.view.receipts.set(userIdOf(ev.data.actor), ev.data.chatMessageId);
   renderMessages();
 }
 async function onThreadEvent(ev) {
@@ -2421,16 +2521,16 @@ async function onThreadEvent(ev) {
   const t = await learnThread(ev.threadId, topic);
   if (!t || !topic) return;
   t.topic = topic;
-  if (view?.id === ev.threadId) replace($("topic"), topic);
+  if (store.view?.id === ev.threadId) replace($("topic"), topic);
   renderThreads();
 }
 async function onMembership(ev) {
   const ids = (ev.data.participants ?? []).map((p) => userIdOf(p.communicationIdentifier));
-  if (ev.type === Events.participantsRemoved && ids.includes(me.id)) return;
+  if (ev.type === Events.participantsRemoved && ids.includes(store.me.id)) return;
   const t = await learnThread(ev.threadId);
   if (!t) return;
-  if (ev.data.message && view?.id === ev.threadId) view.messages.set(ev.data.message.id, ev.data.message);
-  if (view?.id === ev.threadId) await reloadParticipants();
+  if (ev.data.message && store.view?.id === ev.threadId) store.view.messages.set(ev.data.message.id, ev.data.message);
+  if (store.view?.id === ev.threadId) await reloadParticipants();
 }
 function toast(text) {
   const el = $("toast");
@@ -2451,7 +2551,7 @@ function main() {
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev));
   $("add-participant").addEventListener("submit", (ev) => void addParticipant(ev));
-  $("leave").addEventListener("click", () => view && void removeParticipant(me.id));
+  $("leave").addEventListener("click", () => store.view && void removeParticipant(store.me.id));
   $("delete-thread").addEventListener("click", () => void deleteThread());
   $("signout").addEventListener("click", signOut);
   document.addEventListener("visibilitychange", sendReadReceipt);

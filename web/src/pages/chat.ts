@@ -22,62 +22,24 @@ import {
   peekToken,
   userIdOf,
 } from "../herald/index.js";
+import { ChatStore, type Me, type ThreadItem, isText } from "./chatstore.js";
 import { $, dayLabel, field, h, hhmm, linkify, replace, span } from "./dom.js";
 
 const BASE = location.origin;
 const SESSION = "herald.session";
 
-/** Me is the signed-in user, kept in sessionStorage (this tab only). */
-interface Me {
-  id: string;
-  name: string;
-  token: string;
-  /** dev: signed in with the dev login, whose token can be renewed by POST /dev/login. */
-  dev: boolean;
-}
-
-interface ThreadItem {
-  id: string;
-  topic: string;
-  activity: string;
-  /** unread counts the messages from others that arrived since the thread was last open. */
-  unread: number;
-}
-
-/** View is the open thread. */
-interface View {
-  id: string;
-  messages: Map<string, ChatMessage>;
-  participants: ChatParticipant[];
-  receipts: Map<string, string>; // user → chatMessageId
-  typing: Map<string, { name: string; until: number }>;
-  older: string; // nextLink of older messages
-  readSent: string;
-  /** editing is the id of the message being edited, "" when none. */
-  editing: string;
-  /** rendered keeps each message's element and what it shows, so an unchanged message is not rebuilt (an edit box keeps its focus). */
-  rendered: Map<string, { key: string; el: HTMLElement }>;
-}
-
-let me: Me | null = null;
-let cred: TokenCredential | null = null;
-let client: ChatClient | null = null;
-let rt: Realtime | null = null;
-let conn: StateChange | null = null;
-let terminal: unknown = null;
-const threads = new Map<string, ThreadItem>();
-let view: View | null = null;
-let lastTyping = 0;
+/** store is the page's state (chatstore.ts); this module renders it and talks to the server. */
+const store = new ChatStore();
 
 // --- sign-in ---
 
 function saveMe(): void {
-  if (me) sessionStorage.setItem(SESSION, JSON.stringify(me));
+  if (store.me) sessionStorage.setItem(SESSION, JSON.stringify(store.me));
   else sessionStorage.removeItem(SESSION);
 }
 
 function signedIn(m: Me): void {
-  me = m;
+  store.me = m;
   saveMe();
   $("signin").hidden = true;
   $("app").hidden = false;
@@ -124,33 +86,26 @@ function formError(form: HTMLFormElement, text: string): void {
 }
 
 function signOut(): void {
-  rt?.close();
-  cred?.close();
-  rt = null;
-  cred = null;
-  client = null;
-  me = null;
-  conn = null;
-  terminal = null;
+  store.rt?.close();
+  store.cred?.close();
+  store.reset();
   saveMe();
-  threads.clear();
-  view = null;
   location.reload();
 }
 
 // --- the connection ---
 
 function connect(): void {
-  const m = me!;
+  const m = store.me!;
   const refresher = m.dev ? async () => (await devLogin(BASE, { token: m.token })).token : undefined;
-  cred = new TokenCredential(m.token, refresher);
-  cred.onRefresh((t) => {
+  store.cred = new TokenCredential(m.token, refresher);
+  store.cred.onRefresh((t) => {
     m.token = t;
     saveMe();
   });
-  client = new ChatClient(BASE, cred);
-  rt = client.realtime({ cursors: new LocalStorageCursors(cursorKey(BASE, m.id)) });
-  rt.on(Events.messageReceived, onMessage)
+  store.client = new ChatClient(BASE, store.cred);
+  store.rt = store.client.realtime({ cursors: new LocalStorageCursors(cursorKey(BASE, m.id)) });
+  store.rt.on(Events.messageReceived, onMessage)
     .on(Events.messageEdited, onMessage)
     .on(Events.messageDeleted, onMessage)
     .on(Events.typing, onTyping)
@@ -161,27 +116,27 @@ function connect(): void {
     .on(Events.participantsAdded, onMembership)
     .on(Events.participantsRemoved, onMembership)
     .onState((s) => {
-      conn = s;
+      store.conn = s;
       renderConn();
     })
     .onThreadEnded(dropThread)
     .onResumeFailed((t) => {
-      if (view && (t === view.id || t === "")) void openThread(view.id);
+      if (store.view && (t === store.view.id || t === "")) void openThread(store.view.id);
     })
     .onError((err) => toast(describe(err)));
-  rt.start().catch(stopSession);
+  store.rt.start().catch(stopSession);
   void loadThreads();
 }
 
 function renderConn(): void {
   const el = $("conn");
-  const s = conn;
+  const s = store.conn;
   let state: string = s?.state ?? "connecting";
   let text = "Connecting…";
   const transport = s?.transport ? label(s.transport) : "";
-  if (terminal) {
+  if (store.terminal) {
     state = "stopped";
-    text = `Disconnected: ${describe(terminal)}`;
+    text = `Disconnected: ${describe(store.terminal)}`;
   } else if (s?.state === "connected") {
     text = `Connected · ${transport}${s.fallback ? " (fallback: " + s.fallbackReason + ")" : ""}`;
   } else if (s?.state === "reconnecting" || s?.state === "connecting") {
@@ -199,18 +154,18 @@ function renderConn(): void {
   el.dataset.connectionId = s?.state === "connected" ? (s.connectionId ?? "") : "";
   replace($("conn-text"), text);
   $("conn-text").title = text;
-  $("signout").textContent = terminal ? "Sign in again" : "Sign out";
+  $("signout").textContent = store.terminal ? "Sign in again" : "Sign out";
   renderExpiry();
 }
 
 function renderExpiry(): void {
-  const exp = cred?.expiresOn() ?? null;
+  const exp = store.cred?.expiresOn() ?? null;
   const el = $("expiry");
-  if (exp === null || terminal) return replace(el, "");
+  if (exp === null || store.terminal) return replace(el, "");
   const left = exp - Date.now();
   el.dataset.warn = left < 10 * 60_000 ? "true" : "false";
-  if (left <= 0) return replace(el, me?.dev ? "token expired: renewing…" : "token expired: sign in with a new token");
-  replace(el, `token expires in ${span(left)}${me?.dev ? " (renews itself)" : ""}`);
+  if (left <= 0) return replace(el, store.me?.dev ? "token expired: renewing…" : "token expired: sign in with a new token");
+  replace(el, `token expires in ${span(left)}${store.me?.dev ? " (renews itself)" : ""}`);
 }
 
 function label(t: string): string {
@@ -221,10 +176,10 @@ function label(t: string): string {
 
 async function loadThreads(): Promise<void> {
   try {
-    for await (const t of client!.allThreads({ maxPageSize: 100 })) {
-      if (t.deletedOn || rt!.ended(t.id)) continue;
-      if (!threads.has(t.id)) threads.set(t.id, { id: t.id, topic: t.topic, activity: t.lastMessageReceivedOn ?? "", unread: 0 });
-      if (threads.size >= 200) break;
+    for await (const t of store.client!.allThreads({ maxPageSize: 100 })) {
+      if (t.deletedOn || store.rt!.ended(t.id)) continue;
+      store.listThread(t.id, t.topic, t.lastMessageReceivedOn ?? "");
+      if (store.threads.size >= 200) break;
     }
   } catch (err) {
     failed("", err, "list threads");
@@ -233,24 +188,23 @@ async function loadThreads(): Promise<void> {
 }
 
 async function learnThread(id: string, topic?: string): Promise<ThreadItem | null> {
-  let t = threads.get(id);
+  let t = store.threads.get(id);
   if (t) return t;
-  if (rt?.ended(id)) return null;
+  if (store.rt?.ended(id)) return null;
   if (topic === undefined) {
     try {
-      topic = (await client!.getThread(id)).topic;
+      topic = (await store.client!.getThread(id)).topic;
     } catch {
       return null; // not visible to this user (removed, deleted): nothing to list
     }
   }
-  t = threads.get(id) ?? { id, topic, activity: new Date().toISOString(), unread: 0 };
-  threads.set(id, t);
+  t = store.listThread(id, topic, new Date().toISOString());
   renderThreads();
   return t;
 }
 
 function renderThreads(): void {
-  const list = [...threads.values()].sort((a, b) => (b.activity || "").localeCompare(a.activity || ""));
+  const list = store.threadList();
   replace(
     $("thread-list"),
     ...list.map((t) =>
@@ -259,7 +213,7 @@ function renderThreads(): void {
         { "data-thread-id": t.id },
         h(
           "button",
-          { type: "button", class: "thread", "aria-current": view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
+          { type: "button", class: "thread", "aria-current": store.view?.id === t.id ? "true" : null, onclick: () => void openThread(t.id) },
           h("span", { class: "topic" }, t.topic),
           t.unread ? h("span", { class: "unread", "aria-label": `${t.unread} unread` }, String(t.unread)) : null,
         ),
@@ -267,16 +221,14 @@ function renderThreads(): void {
     ),
   );
   $("no-threads").hidden = list.length > 0;
-  const total = list.reduce((n, t) => n + t.unread, 0);
+  const total = store.unreadTotal();
   document.title = total ? `(${total}) Herald chat` : "Herald chat";
 }
 
 function dropThread(id: string, reason: string): void {
-  const t = threads.get(id);
-  threads.delete(id);
+  const { item: t, wasOpen } = store.dropThread(id);
   renderThreads();
-  if (view?.id === id) {
-    view = null;
+  if (wasOpen) {
     $("thread").hidden = true;
     $("people").hidden = true;
     const why = reason === "thread_deleted" ? "was deleted" : reason === "not_participant" ? "is closed to you: you were removed from it" : "has ended for you";
@@ -297,14 +249,14 @@ async function createThread(ev: Event): Promise<void> {
   try {
     const ids = await resolvePeople(entries);
     // Strict: one participant that cannot be added creates nothing, and the error sits by the field.
-    const r = await client!.createThread(
-      { topic, participants: [{ communicationIdentifier: identifier(me!.id), displayName: me!.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
+    const r = await store.client!.createThread(
+      { topic, participants: [{ communicationIdentifier: identifier(store.me!.id), displayName: store.me!.name }, ...ids.map((id) => ({ communicationIdentifier: identifier(id) }))] },
       crypto.randomUUID(),
       { strictParticipants: true },
     );
     form.reset();
     formError(form, "");
-    threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
+    store.threads.set(r.chatThread.id, { id: r.chatThread.id, topic, activity: r.chatThread.createdOn, unread: 0 });
     await openThread(r.chatThread.id);
   } catch (err) {
     console.error(`herald: create thread: ${describe(err)}`);
@@ -324,7 +276,7 @@ async function resolvePeople(entries: string[]): Promise<string[]> {
       ids.push(e);
       continue;
     }
-    const found = (await client!.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
+    const found = (await store.client!.searchPeople(e, 10)).value.filter((p) => (p.displayName ?? "").toLowerCase() === e.toLowerCase());
     if (found.length !== 1) {
       throw new HeraldError({ code: "invalid", reason: "invalid_field", target: "participants", status: 400,
         message: found.length ? `more than one person is called “${e}”: paste their id instead` : `no one called “${e}” shares a thread with you: paste their id (u_…) instead` });
@@ -345,11 +297,9 @@ function participantsError(text: string): void {
 // --- the open thread ---
 
 async function openThread(id: string): Promise<void> {
-  const t = threads.get(id);
+  const t = store.threads.get(id);
   if (!t) return;
-  t.unread = 0;
-  view = { id, messages: new Map(), participants: [], receipts: new Map(), typing: new Map(), older: "", readSent: "", editing: "", rendered: new Map() };
-  const v = view;
+  const v = store.open(id);
   $("thread").hidden = false;
   $("people").hidden = false;
   $("notice").hidden = true;
@@ -359,15 +309,15 @@ async function openThread(id: string): Promise<void> {
   renderMessages();
   try {
     const [page, parts, receipts] = await Promise.all([
-      client!.listMessages(id, { maxPageSize: 50 }),
-      collect(client!.allParticipants(id)),
-      collect(client!.allReadReceipts(id)),
+      store.client!.listMessages(id, { maxPageSize: 50 }),
+      collect(store.client!.allParticipants(id)),
+      collect(store.client!.allReadReceipts(id)),
     ]);
-    if (view !== v) return;
-    for (const m of page.value) if (!v.messages.has(m.id)) v.messages.set(m.id, m);
+    if (store.view !== v) return;
+    store.addMessages(v, page.value);
     v.older = page.nextLink ?? "";
     v.participants = parts;
-    for (const r of receipts) if (!v.receipts.has(userIdOf(r.senderCommunicationIdentifier))) v.receipts.set(userIdOf(r.senderCommunicationIdentifier), r.chatMessageId);
+    store.addReceipts(v, receipts);
     renderMessages(true);
     renderParticipants();
     $<HTMLTextAreaElement>("composer-text").focus();
@@ -383,11 +333,11 @@ async function collect<T>(it: AsyncGenerator<T>): Promise<T[]> {
 }
 
 async function loadOlder(): Promise<void> {
-  const v = view;
+  const v = store.view;
   if (!v?.older) return;
   try {
-    const page = await client!.nextMessages(v.older);
-    for (const m of page.value) if (!v.messages.has(m.id)) v.messages.set(m.id, m);
+    const page = await store.client!.nextMessages(v.older);
+    store.addMessages(v, page.value);
     v.older = page.nextLink ?? "";
     renderMessages();
   } catch (err) {
@@ -409,40 +359,26 @@ function failed(threadId: string, err: unknown, what: string): void {
 
 /** stopSession ends the real-time connection for good and says why in the bar. */
 function stopSession(err: unknown): void {
-  if (terminal) return;
-  terminal = err;
-  rt?.close();
+  if (store.terminal) return;
+  store.terminal = err;
+  store.rt?.close();
   renderConn();
   toast(describe(err));
 }
 
-/** names are display names learned from messages and typing, for participants added without one. */
-const names = new Map<string, string>();
-
-function learnName(userId: string, name: string | undefined): void {
-  if (userId && name) names.set(userId, name);
-}
-
-function nameOf(userId: string, fallback = ""): string {
-  if (userId === me?.id) return me.name;
-  const p = view?.participants.find((p) => userIdOf(p.communicationIdentifier) === userId);
-  return p?.displayName || names.get(userId) || fallback || userId;
-}
-
 function renderMessages(scroll = false): void {
-  const v = view;
+  const v = store.view;
   const list = $("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   if (!v) return replace(list);
-  const msgs = [...v.messages.values()].sort((a, b) => Number(a.sequenceId) - Number(b.sequenceId));
-  for (const m of msgs) learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
-  const readBy = new Map<string, string[]>();
-  for (const [user, msgId] of v.receipts) if (user !== me!.id) readBy.set(msgId, [...(readBy.get(msgId) ?? []), nameOf(user)]);
+  const msgs = store.messages();
+  for (const m of msgs) store.learnName(userIdOf(m.senderCommunicationIdentifier), m.senderDisplayName);
+  const readBy = store.readBy();
   const messageEl = (m: ChatMessage): HTMLElement => {
     const rb = readBy.get(m.id);
     // A system line names people: render it again once their names are known.
-    const system = m.type !== "text" && m.type !== "html" ? systemText(m) : "";
-    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
+    const system = isText(m) ? "" : systemText(m);
+    const key = [m.version, m.deletedOn, m.editedOn, rb?.join(","), v.editing === m.id, store.nameOf(userIdOf(m.senderCommunicationIdentifier)), m.content?.message, system].join("|");
     const c = v.rendered.get(m.id);
     if (c && c.key === key) return c.el;
     const el = renderMessage(m, rb);
@@ -487,11 +423,11 @@ function reconcile(list: HTMLElement, els: HTMLElement[]): void {
 
 function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElement {
   const seq = h("span", { class: "seq", title: "sequence number in the thread" }, `#${m.sequenceId}`);
-  if (m.type !== "text" && m.type !== "html") {
+  if (!isText(m)) {
     return h("li", { class: "sys", "data-seq": m.sequenceId, "data-id": m.id }, systemText(m), " ", seq);
   }
   const sender = userIdOf(m.senderCommunicationIdentifier);
-  const mine = sender === me!.id;
+  const mine = sender === store.me!.id;
   const deleted = !!m.deletedOn;
   return h(
     "li",
@@ -499,15 +435,15 @@ function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElemen
     h(
       "div",
       { class: "meta" },
-      h("span", { class: "who", title: sender }, mine ? "You" : m.senderDisplayName || nameOf(sender)),
+      h("span", { class: "who", title: sender }, mine ? "You" : m.senderDisplayName || store.nameOf(sender)),
       " ",
       h("time", { datetime: m.createdOn, title: m.createdOn }, hhmm(m.createdOn)),
       " ",
       seq,
       m.editedOn && !deleted ? h("span", { class: "edited" }, " · edited") : null,
     ),
-    view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...(deleted ? ["message deleted"] : linkify(m.content?.message ?? ""))),
-    mine && !deleted && view?.editing !== m.id
+    store.view?.editing === m.id ? editBox(m) : h("div", { class: "body" }, ...(deleted ? ["message deleted"] : linkify(m.content?.message ?? ""))),
+    mine && !deleted && store.view?.editing !== m.id
       ? h(
           "div",
           { class: "actions" },
@@ -521,14 +457,14 @@ function renderMessage(m: ChatMessage, readBy: string[] | undefined): HTMLElemen
 
 function systemText(m: ChatMessage): string {
   const initiator = userIdOf(m.content?.initiatorCommunicationIdentifier);
-  const who = nameOf(initiator, "someone");
+  const who = store.nameOf(initiator, "someone");
   const ps = m.content?.participants ?? [];
-  const names = ps.map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
+  const names = ps.map((p) => store.nameOf(userIdOf(p.communicationIdentifier), p.displayName)).join(", ");
   switch (m.type) {
     case "participantAdded": {
       if (m.sequenceId !== "1") return `${who} added ${names}`;
       // The creation lists everyone, the creator included: say it as people would.
-      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => nameOf(userIdOf(p.communicationIdentifier), p.displayName));
+      const others = ps.filter((p) => userIdOf(p.communicationIdentifier) !== initiator).map((p) => store.nameOf(userIdOf(p.communicationIdentifier), p.displayName));
       return others.length ? `${who} created the thread with ${others.join(", ")}` : `${who} created the thread`;
     }
     case "participantRemoved":
@@ -540,19 +476,19 @@ function systemText(m: ChatMessage): string {
 }
 
 function setEditing(id: string): void {
-  if (!view) return;
-  view.editing = id;
+  if (!store.view) return;
+  store.view.editing = id;
   renderMessages();
-  view.rendered.get(id)?.el.querySelector("textarea")?.focus();
+  store.view.rendered.get(id)?.el.querySelector("textarea")?.focus();
 }
 
 function editBox(m: ChatMessage): HTMLElement {
   const input = h("textarea", { class: "edit", rows: 2, "aria-label": "edit message" });
   input.value = m.content?.message ?? "";
   const save = async () => {
-    const v = view!;
+    const v = store.view!;
     try {
-      await client!.updateMessage(v.id, m.id, { content: input.value });
+      await store.client!.updateMessage(v.id, m.id, { content: input.value });
       setEditing("");
     } catch (err) {
       failed(v.id, err, "edit message");
@@ -584,31 +520,29 @@ function topicOf(): string {
 async function deleteMessage(m: ChatMessage): Promise<void> {
   if (!confirmed("Delete this message for everyone in the thread? This cannot be undone.")) return;
   try {
-    await client!.deleteMessage(view!.id, m.id);
+    await store.client!.deleteMessage(store.view!.id, m.id);
   } catch (err) {
-    failed(view!.id, err, "delete message");
+    failed(store.view!.id, err, "delete message");
   }
 }
 
-/** sendQueue chains the page's sends so they commit in the order typed. */
-let sendQueue: Promise<unknown> = Promise.resolve();
 
 async function send(ev: Event): Promise<void> {
   ev.preventDefault();
-  const v = view;
+  const v = store.view;
   const input = $<HTMLTextAreaElement>("composer-text");
   const content = input.value;
   if (!v || !content.trim()) return;
   input.value = "";
   // One send at a time, in the order typed: two quick Enters are two requests
   // that could otherwise commit in either order.
-  const turn = sendQueue.then(() => rt!.send(v.id, { content, senderDisplayName: me!.name, clientMessageId: crypto.randomUUID() }));
-  sendQueue = turn.catch(() => undefined);
+  const turn = store.sendQueue.then(() => store.rt!.send(v.id, { content, senderDisplayName: store.me!.name, clientMessageId: crypto.randomUUID() }));
+  store.sendQueue = turn.catch(() => undefined);
   try {
     const r = await turn;
-    if (view === v && !v.messages.has(r.id)) {
+    if (store.view === v && !v.messages.has(r.id)) {
       // Shown at once; the chatMessageReceived event replaces it.
-      v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: new Date().toISOString(), senderCommunicationIdentifier: identifier(me!.id), senderDisplayName: me!.name });
+      v.messages.set(r.id, { id: r.id, type: "text", sequenceId: r.sequenceId, version: "1", content: { message: content }, createdOn: new Date().toISOString(), senderCommunicationIdentifier: identifier(store.me!.id), senderDisplayName: store.me!.name });
       renderMessages(true);
     }
   } catch (err) {
@@ -624,45 +558,41 @@ function typed(ev: KeyboardEvent): void {
     return;
   }
   const now = Date.now();
-  if (view && now - lastTyping > 5000) {
-    lastTyping = now;
-    client!.sendTyping(view.id, { senderDisplayName: me!.name }).catch((err) => console.warn(`herald: typing: ${describe(err)}`));
+  if (store.view && now - store.lastTyping > 5000) {
+    store.lastTyping = now;
+    store.client!.sendTyping(store.view.id, { senderDisplayName: store.me!.name }).catch((err) => console.warn(`herald: typing: ${describe(err)}`));
   }
 }
 
 function renderTyping(): void {
-  const v = view;
-  const now = Date.now();
-  const names = v ? [...v.typing.values()].filter((t) => t.until > now).map((t) => t.name) : [];
+  const names = store.typingNames(Date.now());
   replace($("typing"), names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "");
 }
 
 /** sendReadReceipt marks the newest message of others as read while the page is visible. */
 function sendReadReceipt(): void {
-  const v = view;
+  const v = store.view;
   if (!v || document.visibilityState !== "visible") return;
-  const newest = [...v.messages.values()]
-    .filter((m) => (m.type === "text" || m.type === "html") && !m.deletedOn && userIdOf(m.senderCommunicationIdentifier) !== me!.id)
-    .sort((a, b) => Number(b.sequenceId) - Number(a.sequenceId))[0];
-  if (!newest || v.readSent === newest.id) return;
+  const newest = store.toMarkRead();
+  if (!newest) return;
   v.readSent = newest.id;
-  client!.sendReadReceipt(v.id, { chatMessageId: newest.id }).catch((err) => console.warn(`herald: read receipt: ${describe(err)}`));
+  store.client!.sendReadReceipt(v.id, { chatMessageId: newest.id }).catch((err) => console.warn(`herald: read receipt: ${describe(err)}`));
 }
 
 // --- participants ---
 
 function renderParticipants(): void {
-  const v = view;
+  const v = store.view;
   if (!v) return;
   replace(
     $("participants"),
     ...v.participants.map((p) => {
       const id = userIdOf(p.communicationIdentifier);
-      const mine = id === me!.id;
+      const mine = id === store.me!.id;
       return h(
         "li",
         { "data-user-id": id },
-        h("span", { class: "who" }, mine ? `${me!.name} (you)` : nameOf(id)),
+        h("span", { class: "who" }, mine ? `${store.me!.name} (you)` : store.nameOf(id)),
         h("span", { class: "uid" }, id),
         mine ? null : h("button", { type: "button", class: "link", onclick: () => void removeParticipant(id) }, "Remove"),
       );
@@ -671,10 +601,10 @@ function renderParticipants(): void {
 }
 
 async function reloadParticipants(): Promise<void> {
-  const v = view;
+  const v = store.view;
   if (!v) return;
   try {
-    v.participants = await collect(client!.allParticipants(v.id));
+    v.participants = await collect(store.client!.allParticipants(v.id));
     renderParticipants();
     renderMessages();
   } catch (err) {
@@ -683,15 +613,14 @@ async function reloadParticipants(): Promise<void> {
 }
 
 /** suggestPeople fills the add form's suggestions with the people whose name starts with what was typed. */
-let peopleAsked = "";
 async function suggestPeople(input: HTMLInputElement): Promise<void> {
   const q = input.value.trim();
-  if (!q || q.startsWith("u_") || q === peopleAsked) return;
-  peopleAsked = q;
+  if (!q || q.startsWith("u_") || q === store.peopleAsked) return;
+  store.peopleAsked = q;
   try {
-    const r = await client!.searchPeople(q, 10);
-    if (peopleAsked !== q) return; // a newer question is on its way
-    const here = new Set(view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
+    const r = await store.client!.searchPeople(q, 10);
+    if (store.peopleAsked !== q) return; // a newer question is on its way
+    const here = new Set(store.view?.participants.map((p) => userIdOf(p.communicationIdentifier)) ?? []);
     $("people-list").replaceChildren(
       ...r.value
         .filter((p) => !here.has(userIdOf(p.communicationIdentifier)))
@@ -706,9 +635,9 @@ async function addParticipant(ev: Event): Promise<void> {
   ev.preventDefault();
   const form = ev.target as HTMLFormElement;
   const id = field(form, "user");
-  if (!view || !id) return;
+  if (!store.view || !id) return;
   try {
-    const r = await client!.addParticipants(view.id, { participants: [{ communicationIdentifier: identifier(id), displayName: field(form, "name") || undefined }] });
+    const r = await store.client!.addParticipants(store.view.id, { participants: [{ communicationIdentifier: identifier(id), displayName: field(form, "name") || undefined }] });
     const bad = r.invalidParticipants?.[0];
     formError(form, bad ? `${bad.reason}: ${bad.message}` : "");
     if (!bad) form.reset();
@@ -719,26 +648,26 @@ async function addParticipant(ev: Event): Promise<void> {
 }
 
 async function removeParticipant(id: string): Promise<void> {
-  if (!view) return;
+  if (!store.view) return;
   const question =
-    id === me!.id
+    id === store.me!.id
       ? `Leave “${topicOf()}”? You will stop receiving its messages until someone adds you again.`
-      : `Remove ${nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
+      : `Remove ${store.nameOf(id)} from “${topicOf()}”? They will stop receiving its messages.`;
   if (!confirmed(question)) return;
   try {
-    await client!.removeParticipant(view.id, id);
+    await store.client!.removeParticipant(store.view.id, id);
   } catch (err) {
-    failed(view.id, err, "remove participant");
+    failed(store.view.id, err, "remove participant");
   }
 }
 
 async function deleteThread(): Promise<void> {
-  if (!view) return;
+  if (!store.view) return;
   if (!confirmed(`Delete “${topicOf()}” for everyone? Its messages are gone for all participants; this cannot be undone.`)) return;
   try {
-    await client!.deleteThread(view.id);
+    await store.client!.deleteThread(store.view.id);
   } catch (err) {
-    failed(view.id, err, "delete thread");
+    failed(store.view.id, err, "delete thread");
   }
 }
 
@@ -748,28 +677,19 @@ async function onMessage(ev: RealtimeEvent): Promise<void> {
   const m = ev.data.message;
   const t = await learnThread(ev.threadId);
   if (!t || !m) return;
-  t.activity = ev.data.at || new Date().toISOString();
-  if (view?.id === ev.threadId) {
-    view.messages.set(m.id, m);
-    renderMessages();
-  } else if (ev.type === Events.messageReceived && userIdOf(m.senderCommunicationIdentifier) !== me!.id) {
-    t.unread++;
-  }
+  if (store.messageArrived(t, m, ev.type === Events.messageReceived, ev.data.at || new Date().toISOString())) renderMessages();
   renderThreads();
 }
 
 function onTyping(ev: RealtimeEvent): void {
-  const who = userIdOf(ev.data.actor);
-  if (view?.id !== ev.threadId || who === me!.id) return;
-  learnName(who, ev.data.senderDisplayName);
-  view.typing.set(who, { name: nameOf(who), until: Date.now() + 6000 });
+  if (!store.typing(ev.threadId, userIdOf(ev.data.actor), ev.data.senderDisplayName, Date.now() + 6000)) return;
   renderTyping();
   setTimeout(renderTyping, 6100);
 }
 
 function onReceipt(ev: RealtimeEvent): void {
-  if (view?.id !== ev.threadId || !ev.data.chatMessageId) return;
-  view.receipts.set(userIdOf(ev.data.actor), ev.data.chatMessageId);
+  if (store.view?.id !== ev.threadId || !ev.data.chatMessageId) return;
+  store.view.receipts.set(userIdOf(ev.data.actor), ev.data.chatMessageId);
   renderMessages();
 }
 
@@ -779,17 +699,17 @@ async function onThreadEvent(ev: RealtimeEvent): Promise<void> {
   const t = await learnThread(ev.threadId, topic);
   if (!t || !topic) return;
   t.topic = topic;
-  if (view?.id === ev.threadId) replace($("topic"), topic);
+  if (store.view?.id === ev.threadId) replace($("topic"), topic);
   renderThreads();
 }
 
 async function onMembership(ev: RealtimeEvent): Promise<void> {
   const ids = (ev.data.participants ?? []).map((p) => userIdOf(p.communicationIdentifier));
-  if (ev.type === Events.participantsRemoved && ids.includes(me!.id)) return; // dropThread
+  if (ev.type === Events.participantsRemoved && ids.includes(store.me!.id)) return; // dropThread
   const t = await learnThread(ev.threadId);
   if (!t) return;
-  if (ev.data.message && view?.id === ev.threadId) view.messages.set(ev.data.message.id, ev.data.message);
-  if (view?.id === ev.threadId) await reloadParticipants();
+  if (ev.data.message && store.view?.id === ev.threadId) store.view.messages.set(ev.data.message.id, ev.data.message);
+  if (store.view?.id === ev.threadId) await reloadParticipants();
 }
 
 // --- notices ---
@@ -817,7 +737,7 @@ function main(): void {
   $("composer").addEventListener("submit", (ev) => void send(ev));
   $("composer-text").addEventListener("keydown", (ev) => typed(ev as KeyboardEvent));
   $("add-participant").addEventListener("submit", (ev) => void addParticipant(ev));
-  $("leave").addEventListener("click", () => view && void removeParticipant(me!.id));
+  $("leave").addEventListener("click", () => store.view && void removeParticipant(store.me!.id));
   $("delete-thread").addEventListener("click", () => void deleteThread());
   $("signout").addEventListener("click", signOut);
   document.addEventListener("visibilitychange", sendReadReceipt);
