@@ -220,8 +220,12 @@ func webhookNote(ws []wire.DoctorWebhook) string {
 	for _, w := range ws {
 		switch {
 		case w.ForUser && w.State == string(herald.DeliveryDelivered):
-			return fmt.Sprintf("the webhook %s did get this user's event (delivery %d, %s): a server-side path, not the user's device",
-				w.WebhookID, w.DeliveryID, stamp(*w.DeliveredAt))
+			when := ""
+			if w.DeliveredAt != nil {
+				when = ", " + stamp(*w.DeliveredAt)
+			}
+			return fmt.Sprintf("the webhook %s did get this user's event (delivery %d%s): a server-side path, not the user's device",
+				w.WebhookID, w.DeliveryID, when)
 		case w.ForUser && w.State == string(herald.DeliveryDead):
 			return fmt.Sprintf("the webhook %s never got this user's event either: delivery %d is a dead letter after %d attempts (last: %s)",
 				w.WebhookID, w.DeliveryID, w.Attempts, w.LastError)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -492,5 +493,30 @@ func TestUnknownIDs(t *testing.T) {
 				t.Errorf("text report lacks %q: %v\n%s", c.phrase, err, text.String())
 			}
 		})
+	}
+}
+
+// TestWebhookNote: what the doctor says about the webhooks of a message
+// the user's devices did not get, including a delivered row without its
+// time (never written so by the dispatcher, but read from a store).
+func TestWebhookNote(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		ws   []wire.DoctorWebhook
+		want string
+	}{
+		{nil, ""},
+		{[]wire.DoctorWebhook{{WebhookID: "wh_1", DeliveryID: 7, State: "delivered", ForUser: false, DeliveredAt: &at}}, ""},
+		{[]wire.DoctorWebhook{{WebhookID: "wh_1", DeliveryID: 7, State: "delivered", ForUser: true, DeliveredAt: &at}},
+			"the webhook wh_1 did get this user's event (delivery 7, " + stamp(at) + "): a server-side path, not the user's device"},
+		{[]wire.DoctorWebhook{{WebhookID: "wh_1", DeliveryID: 7, State: "delivered", ForUser: true}},
+			"the webhook wh_1 did get this user's event (delivery 7): a server-side path, not the user's device"},
+		{[]wire.DoctorWebhook{{WebhookID: "wh_2", DeliveryID: 9, State: "dead", ForUser: true, Attempts: 11, LastError: "503"}},
+			"the webhook wh_2 never got this user's event either: delivery 9 is a dead letter after 11 attempts (last: 503)"},
+	}
+	for i, tt := range tests {
+		if got := webhookNote(tt.ws); got != tt.want {
+			t.Errorf("%d: got %q, want %q", i, got, tt.want)
+		}
 	}
 }

@@ -22,19 +22,10 @@ const maxPollBuffer = 10000
 // frames (welcome first).
 func (s *Server) longPollOpen(w http.ResponseWriter, r *http.Request) error {
 	meta := metaOf(r, wire.TransportLongPoll)
-	tok, err := s.realtimeAuth(r, meta)
+	tok, hello, release, err := s.admitStream(w, r, meta)
 	if err != nil {
 		return err
 	}
-	hello, err := s.helloOf(w, r)
-	if err != nil {
-		return err
-	}
-	release, err := s.reserve(r.Context(), meta, tok.UserID)
-	if err != nil {
-		return err
-	}
-	stream(w)
 	t := &pollTransport{ready: make(chan struct{}, 1)}
 	conn, err := s.cfg.Hub.Open(detached(r), tok, t, meta, hello)
 	if err != nil {

@@ -209,6 +209,23 @@ func (s *Server) decodeFrame(w http.ResponseWriter, r *http.Request, f *wire.Cli
 	return s.decodeMax(w, r, f, false, wire.MaxFrameBytes)
 }
 
+// admitStream opens a connection streamed over HTTP (SSE, long-polling):
+// the caller's token, its hello frame, and a place under the per-user
+// connection limit, which release gives back.
+func (s *Server) admitStream(w http.ResponseWriter, r *http.Request, meta hub.Meta) (tok herald.Token, hello wire.ClientFrame, release func(), err error) {
+	if tok, err = s.realtimeAuth(r, meta); err != nil {
+		return
+	}
+	if hello, err = s.helloOf(w, r); err != nil {
+		return
+	}
+	if release, err = s.reserve(r.Context(), meta, tok.UserID); err != nil {
+		return
+	}
+	stream(w)
+	return
+}
+
 // helloOf reads the hello of an SSE or long-polling open: the body of a
 // POST, or the base64url hello parameter of a GET (EventSource).
 func (s *Server) helloOf(w http.ResponseWriter, r *http.Request) (wire.ClientFrame, error) {

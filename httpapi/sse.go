@@ -17,19 +17,10 @@ import (
 // frames; the client's frames come by POST to the frames endpoint.
 func (s *Server) realtimeSSE(w http.ResponseWriter, r *http.Request) error {
 	meta := metaOf(r, wire.TransportSSE)
-	tok, err := s.realtimeAuth(r, meta)
+	tok, hello, release, err := s.admitStream(w, r, meta)
 	if err != nil {
 		return err
 	}
-	hello, err := s.helloOf(w, r)
-	if err != nil {
-		return err
-	}
-	release, err := s.reserve(r.Context(), meta, tok.UserID)
-	if err != nil {
-		return err
-	}
-	stream(w)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
