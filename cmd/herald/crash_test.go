@@ -134,34 +134,8 @@ func TestKillDuringBurst(t *testing.T) {
 	path := "/chat/threads/" + th.ChatThread.ID + "/messages"
 
 	const senders, perSender = 8, 400
-	var acked sync.Map // client id → message id
-	var nacked atomic.Int64
-	var wg sync.WaitGroup
-	for s := range senders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perSender {
-				id := fmt.Sprintf("s%d-%d", s, i)
-				var out wire.SendMessageResponse
-				st, err := srv.call("POST", path, tok, wire.SendMessageRequest{Content: id, ClientMessageID: id}, &out)
-				if err != nil {
-					return // the server is gone
-				}
-				if st == 201 {
-					acked.Store(id, out.ID)
-					nacked.Add(1)
-				}
-			}
-		}()
-	}
-	for nacked.Load() < 300 {
-		time.Sleep(time.Millisecond)
-	}
-	srv.cmd.Process.Signal(syscall.SIGKILL)
-	srv.cmd.Wait()
-	wg.Wait()
-	ackedAtKill := nacked.Load()
+	acked := sendUntilKilled(srv, path, tok, senders, perSender, 300) // client id → message id
+	ackedAtKill := len(acked)
 
 	srv = startServer(t, bin, data)
 	var stored []wire.ChatMessage
@@ -189,12 +163,11 @@ func TestKillDuringBurst(t *testing.T) {
 		byContent[m.Content.Message] = m.ID
 	}
 	lost := 0
-	acked.Range(func(k, v any) bool {
-		if byContent[k.(string)] != v.(string) {
+	for id, msg := range acked {
+		if byContent[id] != msg {
 			lost++
 		}
-		return true
-	})
+	}
 	if lost != 0 {
 		t.Fatalf("lost %d of %d acknowledged messages", lost, ackedAtKill)
 	}
@@ -221,4 +194,40 @@ func TestKillDuringBurst(t *testing.T) {
 	if strings.TrimSpace(th2.ID) == "" {
 		t.Errorf("thread lookup after retries failed")
 	}
+}
+
+// sendUntilKilled sends to path from senders goroutines, perSender
+// messages each (content and clientMessageId "sS-I"), kills the server
+// with SIGKILL once killAfter have been acknowledged, and returns what was
+// acknowledged: client id → message id.
+func sendUntilKilled(srv *server, path, tok string, senders, perSender int, killAfter int64) map[string]string {
+	var mu sync.Mutex
+	acked := map[string]string{}
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for i := range perSender {
+				id := fmt.Sprintf("s%d-%d", s, i)
+				var out wire.SendMessageResponse
+				st, err := srv.call("POST", path, tok, wire.SendMessageRequest{Content: id, ClientMessageID: id}, &out)
+				if err != nil {
+					return // the server is gone
+				}
+				if st == 201 {
+					mu.Lock()
+					acked[id] = out.ID
+					mu.Unlock()
+					n.Add(1)
+				}
+			}
+		})
+	}
+	for n.Load() < killAfter {
+		time.Sleep(time.Millisecond)
+	}
+	srv.cmd.Process.Signal(syscall.SIGKILL)
+	srv.cmd.Wait()
+	wg.Wait()
+	return acked
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -94,30 +91,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	}
 	path := "/chat/threads/" + th.ChatThread.ID + "/messages"
 
-	var acked sync.Map // message id → true
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	for s := range 4 {
-		wg.Go(func() {
-			for i := range 200 {
-				var out wire.SendMessageResponse
-				st, err := srv.call("POST", path, tok, wire.SendMessageRequest{Content: fmt.Sprintf("s%d-%d", s, i)}, &out)
-				if err != nil {
-					return // the server is gone
-				}
-				if st == 201 {
-					acked.Store(out.ID, true)
-					n.Add(1)
-				}
-			}
-		})
-	}
-	for n.Load() < 150 {
-		time.Sleep(time.Millisecond)
-	}
-	srv.cmd.Process.Signal(syscall.SIGKILL)
-	srv.cmd.Wait()
-	wg.Wait()
+	acked := sendUntilKilled(srv, path, tok, 4, 200, 150) // client id → message id
 	srv = startServer(t, bin, data)
 
 	// The refused posts are due again 10 s after they failed.
@@ -125,12 +99,11 @@ func TestWebhooksSurviveKill(t *testing.T) {
 		recv.mu.Lock()
 		defer recv.mu.Unlock()
 		m := 0
-		acked.Range(func(k, _ any) bool {
-			if recv.seen[k.(string)] == 0 {
+		for _, msg := range acked {
+			if recv.seen[msg] == 0 {
 				m++
 			}
-			return true
-		})
+		}
 		return m
 	}
 	deadline := time.Now().Add(90 * time.Second)
@@ -138,7 +111,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if m := missing(); m > 0 {
-		t.Fatalf("%d of %d acknowledged messages never reached the webhook", m, n.Load())
+		t.Fatalf("%d of %d acknowledged messages never reached the webhook", m, len(acked))
 	}
 	recv.mu.Lock()
 	dupes := 0
@@ -157,7 +130,7 @@ func TestWebhooksSurviveKill(t *testing.T) {
 	if got.Deliveries["dead"] != 0 {
 		t.Errorf("deliveries: %v, want no dead letters", got.Deliveries)
 	}
-	t.Logf("acknowledged before kill: %d; all reached the webhook; repeats (at least once): %d; deliveries %v", n.Load(), dupes, got.Deliveries)
+	t.Logf("acknowledged before kill: %d; all reached the webhook; repeats (at least once): %d; deliveries %v", len(acked), dupes, got.Deliveries)
 
 	// The CLI reads the same log.
 	cli := func(args ...string) string {
