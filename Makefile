@@ -17,19 +17,11 @@ test: test-go fuzz test-web e2e compat
 test-go:
 	go test -race -count=1 -timeout 30m ./...
 
-# fuzz runs each native fuzz target (a Fuzz function in a _test.go file)
-# for FUZZTIME, one after another: go test runs one target at a time. The
-# seed corpora already run in test-go; this searches past them. A failure
-# leaves its input in the package's testdata/fuzz/ to commit with the fix.
+# fuzz runs each native fuzz target for FUZZTIME (.ci/fuzz says how, and
+# which failure of Go's fuzz engine itself it runs once more).
 FUZZTIME ?= 10s
 fuzz:
-	@set -e; for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
-		pkg=./$$(dirname $$f); \
-		for name in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
-			echo "fuzz: $$pkg $$name ($(FUZZTIME))"; \
-			go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 test-web:
 	cd web && npm ci --no-audit --no-fund && npm test
