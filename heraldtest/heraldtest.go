@@ -36,14 +36,8 @@ type Server struct {
 }
 
 // Options change the server Start runs; the zero value is the embedded
-// default with the real clock.
+// default on the real clock, as herald serve runs it.
 type Options struct {
-	// Clock is the server's clock; nil is herald.SystemClock.
-	Clock herald.Clock
-	// Limits edits the service's limits (service.DefaultLimits) if not nil.
-	Limits func(*service.Limits)
-	// Hub is the hub's configuration (zero fields take the hub's defaults).
-	Hub hub.Config
 	// DevLogin turns on POST /dev/login and GET /dev/people (herald serve --dev-login).
 	DevLogin bool
 }
@@ -60,20 +54,12 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var clock herald.Clock = herald.SystemClock{}
-	if o.Clock != nil {
-		clock = o.Clock
-	}
-	limits := service.DefaultLimits()
-	if o.Limits != nil {
-		o.Limits(&limits)
-	}
-	ids := herald.RandomIDs{}
-	svc, err := service.New(store, token.New(key, "", "", clock), broker, clock, ids, limits)
+	clock, ids := herald.SystemClock{}, herald.RandomIDs{}
+	svc, err := service.New(store, token.New(key, "", "", clock), broker, clock, ids, service.DefaultLimits())
 	if err != nil {
 		t.Fatalf("heraldtest: %v", err)
 	}
-	h, err := hub.New(svc, store, broker, clock, ids, o.Hub, nil)
+	h, err := hub.New(svc, store, broker, clock, ids, hub.Config{}, nil)
 	if err != nil {
 		t.Fatalf("heraldtest: %v", err)
 	}

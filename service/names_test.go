@@ -114,6 +114,23 @@ func TestSearchPeople(t *testing.T) {
 			t.Errorf("SearchPeople(%q, %d): %v, want %s", tc.q, tc.limit, err, tc.reason)
 		}
 	}
+	// The admin's directory lists every named identity, within the same page bounds.
+	if is, err := svc.Directory(ctx, "Car", 0); err != nil || len(is) != 2 {
+		t.Errorf("Directory(Car): %+v, %v; want Carol and Caroline Stranger", is, err)
+	}
+	for _, tc := range []struct {
+		q      string
+		limit  int
+		reason herald.Reason
+	}{
+		{strings.Repeat("x", 65), 0, herald.ReasonInvalidField},
+		{"", 51, herald.ReasonInvalidPageSize},
+		{"", -1, herald.ReasonInvalidPageSize},
+	} {
+		if _, err := svc.Directory(ctx, tc.q, tc.limit); herald.ErrorReason(err) != tc.reason {
+			t.Errorf("Directory(%q, %d): %v, want %s", tc.q, tc.limit, err, tc.reason)
+		}
+	}
 }
 
 // namedCaller creates an identity with a display name and a chat token.

@@ -24,11 +24,9 @@ func (s *Service) SearchPeople(ctx context.Context, c Caller, prefix string, lim
 	case n > maxPeopleQuery || !utf8.ValidString(prefix):
 		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "q must be valid text of at most %d characters", maxPeopleQuery).WithTarget("q")
 	}
-	switch {
-	case limit == 0:
-		limit = defaultPeopleSize
-	case limit < 0 || limit > maxPeopleSize:
-		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize, "maxPageSize must be 1 to %d for a people search", maxPeopleSize).WithTarget("maxPageSize")
+	limit, err := peoplePage(limit, "a people search")
+	if err != nil {
+		return nil, err
 	}
 	ps, err := s.store.SearchPeople(ctx, c.User, prefix, limit)
 	if err != nil {
@@ -44,15 +42,25 @@ func (s *Service) Directory(ctx context.Context, prefix string, limit int) ([]he
 	if utf8.RuneCountInString(prefix) > maxPeopleQuery || !utf8.ValidString(prefix) {
 		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidField, "name must be valid text of at most %d characters", maxPeopleQuery).WithTarget("name")
 	}
-	switch {
-	case limit == 0:
-		limit = defaultPeopleSize
-	case limit < 0 || limit > maxPeopleSize:
-		return nil, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize, "maxPageSize must be 1 to %d for the directory", maxPeopleSize).WithTarget("maxPageSize")
+	limit, err := peoplePage(limit, "the directory")
+	if err != nil {
+		return nil, err
 	}
 	is, err := s.store.ListIdentities(ctx, prefix, limit)
 	if err != nil {
 		return nil, internal("list identities", err)
 	}
 	return is, nil
+}
+
+// peoplePage checks the page size of a list of people (what names the list
+// in the error): 0 is the default.
+func peoplePage(limit int, what string) (int, error) {
+	switch {
+	case limit == 0:
+		return defaultPeopleSize, nil
+	case limit < 0 || limit > maxPeopleSize:
+		return 0, herald.Errorf(herald.CodeInvalid, herald.ReasonInvalidPageSize, "maxPageSize must be 1 to %d for %s", maxPeopleSize, what).WithTarget("maxPageSize")
+	}
+	return limit, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/herald-chat/herald"
+	"github.com/herald-chat/herald/bench"
 	"github.com/herald-chat/herald/client"
 )
 
@@ -132,6 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		kong.Groups{"global": "Global flags (for the client commands; herald serve has its own):"},
 		kong.Vars{"version": version()},
 		kong.Help(helpWithExamples),
+		// Built only when a bench command runs, after the flags are parsed.
+		kong.BindToProvider(func() (*bench.Env, error) { return benchEnv(&cli.Globals), nil }),
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", err)
@@ -159,7 +162,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 2
 	}
-	if err := kctx.Run(&cli.Globals, benchEnv(&cli.Globals)); err != nil {
+	if err := kctx.Run(&cli.Globals); err != nil {
 		printError(stderr, explain(err, cli.Globals.URL))
 		return 1
 	}
